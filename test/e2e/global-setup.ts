@@ -1,0 +1,17 @@
+import type { TestProject } from "vitest/node";
+import { startPlatform } from "./platform.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    apiUrl: string;
+    transcoderUrl: string;
+  }
+}
+
+/** One platform for every end-to-end file, started as `npm start` starts it. */
+export default async function setup(project: TestProject) {
+  const platform = await startPlatform();
+  project.provide("apiUrl", platform.apiUrl);
+  project.provide("transcoderUrl", platform.transcoderUrl);
+  return () => platform.stop();
+}

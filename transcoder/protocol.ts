@@ -1,0 +1,86 @@
+/**
+ * The job protocol between the Worker and the transcoder: one module, imported by both sides.
+ *
+ * Worker → transcoder: `POST /jobs` with a {@link TranscodeJob}.
+ * Transcoder → Worker (internal job API, authenticated by the job's token only):
+ *   GET  {apiBase}/source             the uploaded source, with Range
+ *   PUT  {apiBase}/files/{name}       one output file ({@link OUTPUT_FILE_NAME})
+ *   POST {apiBase}/events             a {@link JobEvent}
+ */
+import { z } from "zod";
+
+/** The queue message that asks for a video to be transcoded. */
+export const TranscodeMessageSchema = z.object({
+  videoId: z.string().min(1).max(64),
+});
+export type TranscodeMessage = z.infer<typeof TranscodeMessageSchema>;
+
+export const TranscodeJobSchema = z.object({
+  jobId: z.string().min(1).max(64),
+  videoId: z.string().min(1).max(64),
+  /** Output version: files land under `videos/<videoId>/<version>/`. */
+  version: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  /** Base URL of the internal job API for this job, e.g. `https://host/internal/jobs/<jobId>`. */
+  apiBase: z.url(),
+  /** Bearer token for the internal job API; expires, and opens only this job. */
+  token: z.string().min(16).max(1024),
+  /** The highest rung to produce, as a height (the upload's max_resolution). */
+  maxHeight: z.number().int().min(144).max(4320),
+  /** Sources longer than this fail with `too_long`. */
+  maxDurationSeconds: z.number().positive(),
+});
+export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;
+
+export const JOB_STATES = ["accepted", "running", "completed", "failed", "cancelled"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** What `POST /jobs` answers (202) and `GET /jobs/{id}` reports. */
+export const JobStatusSchema = z.object({
+  jobId: z.string(),
+  state: z.enum(JOB_STATES),
+  progress: z.number().min(0).max(100),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+/** Output file names: no directories, no traversal, a short list of extensions. */
+export const OUTPUT_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(mpd|m3u8|m4s|mp4|jpg)$/;
+
+export const FAILURE_CODES = ["not_video", "unsupported", "too_large", "too_long", "transcode_failed"] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+export const RenditionSchema = z.object({
+  /** Representation id inside the MPD. */
+  id: z.string().min(1).max(32),
+  kind: z.enum(["video", "audio"]),
+  width: z.number().int().positive().nullable(),
+  height: z.number().int().positive().nullable(),
+  /** Peak bits per second, as announced in the MPD. */
+  bandwidth: z.number().int().positive(),
+  codecs: z.string().min(1).max(64),
+});
+export type Rendition = z.infer<typeof RenditionSchema>;
+
+export const JobEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("progress"),
+    progress: z.number().min(0).max(100),
+    stage: z.enum(["probing", "encoding", "uploading"]).optional(),
+  }),
+  z.object({
+    type: z.literal("completed"),
+    duration: z.number().nonnegative(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    renditions: z.array(RenditionSchema).min(1),
+    /** Every file the transcoder PUT, so the Worker can check the set is complete. */
+    files: z.array(z.string().regex(OUTPUT_FILE_NAME)).min(1),
+    poster: z.string().regex(OUTPUT_FILE_NAME).nullable(),
+  }),
+  z.object({
+    type: z.literal("failed"),
+    code: z.enum(FAILURE_CODES),
+    message: z.string().min(1).max(2000),
+  }),
+]);
+export type JobEvent = z.infer<typeof JobEventSchema>;

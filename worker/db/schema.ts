@@ -1,0 +1,159 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+const timestamps = {
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().default(now),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull().default(now),
+};
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    username: text("username").notNull(),
+    email: text("email").notNull(),
+    /** PBKDF2 parameters and hash in one string: `pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>`. */
+    passwordHash: text("password_hash").notNull(),
+    firstName: text("first_name").notNull().default(""),
+    lastName: text("last_name").notNull().default(""),
+    isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("users_username_nocase").on(sql`lower(${t.username})`),
+    uniqueIndex("users_email_nocase").on(sql`lower(${t.email})`),
+  ],
+);
+
+/** API keys: only the SHA-256 of the key is stored; the key itself is shown once. */
+export const authKeys = sqliteTable(
+  "auth_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    keyHash: text("key_hash").notNull(),
+    createdAt: timestamps.createdAt,
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [uniqueIndex("auth_keys_hash").on(t.keyHash), index("auth_keys_user").on(t.userId)],
+);
+
+export const VIDEO_STATUSES = ["uploading", "queued", "processing", "ready", "failed"] as const;
+export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+export const VISIBILITIES = ["public", "unlisted", "private"] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+export const videos = sqliteTable(
+  "videos",
+  {
+    id: text("id").primaryKey(),
+    slug: text("slug").notNull(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    visibility: text("visibility", { enum: VISIBILITIES }).notNull().default("public"),
+    status: text("status", { enum: VIDEO_STATUSES }).notNull().default("uploading"),
+    /** 0–100 while processing. */
+    progress: integer("progress").notNull().default(0),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    /** Seconds. */
+    duration: real("duration"),
+    width: integer("width"),
+    height: integer("height"),
+    /** Bytes of the uploaded source. */
+    size: integer("size"),
+    /** The highest rung this upload may get, as a height (e.g. 1080). */
+    maxResolution: integer("max_resolution").notNull().default(1080),
+    filename: text("filename"),
+    contentType: text("content_type"),
+    /** The output version being served (`videos/<id>/<version>/`); null until the first is ready. */
+    version: text("version"),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("videos_slug").on(t.slug),
+    index("videos_owner").on(t.ownerId, t.createdAt),
+    index("videos_status").on(t.status, t.createdAt),
+    index("videos_visibility").on(t.visibility, t.createdAt),
+  ],
+);
+
+export const renditions = sqliteTable(
+  "renditions",
+  {
+    videoId: text("video_id")
+      .notNull()
+      .references(() => videos.id, { onDelete: "cascade" }),
+    version: text("version").notNull(),
+    /** Representation id inside the MPD (e.g. `v1080`, `a0`). */
+    representationId: text("representation_id").notNull(),
+    kind: text("kind", { enum: ["video", "audio"] }).notNull(),
+    width: integer("width"),
+    height: integer("height"),
+    bandwidth: integer("bandwidth").notNull(),
+    codecs: text("codecs").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.version, t.representationId] })],
+);
+
+/** Resumable (tus) uploads in progress: the R2 multipart upload and the exact offset. */
+export const uploads = sqliteTable(
+  "uploads",
+  {
+    id: text("id").primaryKey(),
+    videoId: text("video_id")
+      .notNull()
+      .references(() => videos.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    length: integer("length"),
+    offset: integer("offset").notNull().default(0),
+    r2UploadId: text("r2_upload_id"),
+    partSize: integer("part_size").notNull(),
+    /** JSON array of `{partNumber, etag}` of the parts written so far. */
+    parts: text("parts").notNull().default("[]"),
+    metadata: text("metadata").notNull().default("{}"),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    ...timestamps,
+  },
+  (t) => [index("uploads_expires").on(t.expiresAt)],
+);
+
+export const JOB_STATUSES = ["queued", "dispatched", "running", "completed", "failed"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** One transcode attempt series for one output version of a video. */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    videoId: text("video_id")
+      .notNull()
+      .references(() => videos.id, { onDelete: "cascade" }),
+    version: text("version").notNull(),
+    status: text("status", { enum: JOB_STATUSES }).notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    /** The dispatch lease: no second encode starts while it holds. */
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    lastEventAt: integer("last_event_at", { mode: "timestamp_ms" }),
+    progress: integer("progress").notNull().default(0),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    ...timestamps,
+  },
+  (t) => [index("jobs_video").on(t.videoId), index("jobs_status").on(t.status, t.lastEventAt)],
+);
+
+export type User = typeof users.$inferSelect;
+export type Video = typeof videos.$inferSelect;
+export type Rendition = typeof renditions.$inferSelect;
+export type Upload = typeof uploads.$inferSelect;
+export type Job = typeof jobs.$inferSelect;

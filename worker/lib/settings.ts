@@ -1,0 +1,68 @@
+/**
+ * Every setting of the Worker, parsed once per request from the environment with its default.
+ * Defaults live here and in wrangler.toml's [vars]; `.dev.vars.example` lists them all.
+ */
+export interface Settings {
+  environment: "development" | "production" | "staging" | "test";
+  publicBaseUrl: string;
+  transcoderUrl: string;
+  maxUploadSize: number;
+  defaultVideoQuality: number;
+  maxVideoQuality: number;
+  corsAllowedOrigins: string[];
+  playbackAllowedOrigins: string[];
+  logLevel: string;
+  rateLimits: {
+    anonymousPerDay: number;
+    userPerDay: number;
+    uploadsPerDay: number;
+    streamingPerHour: number;
+  };
+}
+
+type RawEnv = Partial<Record<string, unknown>>;
+
+const str = (env: RawEnv, key: string, fallback: string): string => {
+  const v = env[key];
+  return typeof v === "string" && v.trim() !== "" ? v.trim() : fallback;
+};
+
+const int = (env: RawEnv, key: string, fallback: number): number => {
+  const n = Number(str(env, key, String(fallback)));
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
+};
+
+/** "1080p", "1080" → 1080. */
+export function parseQuality(value: string, fallback: number): number {
+  const m = /^(\d{3,4})p?$/i.exec(value.trim());
+  return m ? Number(m[1]) : fallback;
+}
+
+const list = (value: string): string[] =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function loadSettings(env: RawEnv): Settings {
+  const environment = str(env, "ENVIRONMENT", "development");
+  return {
+    environment: (["development", "production", "staging", "test"].includes(environment)
+      ? environment
+      : "development") as Settings["environment"],
+    publicBaseUrl: str(env, "PUBLIC_BASE_URL", ""),
+    transcoderUrl: str(env, "TRANSCODER_URL", "http://127.0.0.1:8788"),
+    maxUploadSize: int(env, "MAX_UPLOAD_SIZE", 10 * 1024 ** 3),
+    defaultVideoQuality: parseQuality(str(env, "DEFAULT_VIDEO_QUALITY", "1080p"), 1080),
+    maxVideoQuality: parseQuality(str(env, "MAX_VIDEO_QUALITY", "2160p"), 2160),
+    corsAllowedOrigins: list(str(env, "CORS_ALLOWED_ORIGINS", "http://127.0.0.1:8787,http://localhost:8787")),
+    playbackAllowedOrigins: list(str(env, "PLAYBACK_ALLOWED_ORIGINS", "*")),
+    logLevel: str(env, "LOG_LEVEL", "info"),
+    rateLimits: {
+      anonymousPerDay: int(env, "RATE_LIMIT_ANON_PER_DAY", 100),
+      userPerDay: int(env, "RATE_LIMIT_USER_PER_DAY", 1000),
+      uploadsPerDay: int(env, "RATE_LIMIT_UPLOADS_PER_DAY", 10),
+      streamingPerHour: int(env, "RATE_LIMIT_STREAM_PER_HOUR", 1000),
+    },
+  };
+}
