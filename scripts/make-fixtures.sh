@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Deterministic test videos made by ffmpeg itself: scripts/make-fixtures.sh OUTDIR [quick]
+# "quick" makes only the small ones. Needs ffmpeg on PATH.
+set -euo pipefail
+out=${1:?usage: make-fixtures.sh OUTDIR [quick]}
+mkdir -p "$out"
+ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
+tone='sine=frequency=440:sample_rate=48000'
+
+# 10 s 720p30 with stereo audio: the everyday small upload
+[ -f "$out/small-720p.mp4" ] || ff -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=10" -f lavfi -i "$tone:duration=10" \
+  -ac 2 -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac -shortest "$out/small-720p.mp4"
+# portrait phone video, 6 s
+[ -f "$out/portrait-720x1280.mp4" ] || ff -f lavfi -i "testsrc2=size=720x1280:rate=30:duration=6" -f lavfi -i "$tone:duration=6" \
+  -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -shortest "$out/portrait-720x1280.mp4"
+# no audio track, 6 s
+[ -f "$out/silent-640x360.mp4" ] || ff -f lavfi -i "testsrc2=size=640x360:rate=25:duration=6" \
+  -c:v libx264 -preset veryfast -pix_fmt yuv420p "$out/silent-640x360.mp4"
+# WebM VP8 + Vorbis, 6 s
+[ -f "$out/vp8.webm" ] || ff -f lavfi -i "testsrc2=size=854x480:rate=30:duration=6" -f lavfi -i "$tone:duration=6" \
+  -c:v libvpx -b:v 1M -c:a libvorbis -shortest "$out/vp8.webm"
+# not a video at all, and a video cut in half
+[ -f "$out/not-a-video.mp4" ] || printf 'this is plain text pretending to be an mp4\n%.0s' {1..200} > "$out/not-a-video.mp4"
+[ -f "$out/truncated.mp4" ] || head -c 300000 "$out/small-720p.mp4" > "$out/truncated.mp4"
+[ "${2:-}" = quick ] && exit 0
+
+# 20 s 1080p30 at about 20 Mbps with noise: the mezzanine for size and quality measurements
+[ -f "$out/mezzanine-1080p-20mbps.mp4" ] || ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=20,noise=alls=12:allf=t" \
+  -f lavfi -i "$tone:duration=20" -ac 2 -c:v libx264 -preset veryfast -b:v 20M -maxrate 22M -bufsize 40M -pix_fmt yuv420p \
+  -c:a aac -b:a 192k -shortest "$out/mezzanine-1080p-20mbps.mp4"
+# 2 minutes 1080p30: for pipeline-versus-bare-ffmpeg benchmarks
+[ -f "$out/bench-1080p-120s.mp4" ] || ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=120" -f lavfi -i "$tone:duration=120" \
+  -ac 2 -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p -c:a aac -shortest "$out/bench-1080p-120s.mp4"
