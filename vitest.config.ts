@@ -16,7 +16,13 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { ENVIRONMENT: "test", LOG_LEVEL: "warn", TEST_MIGRATIONS: migrations },
+              bindings: {
+                ENVIRONMENT: "test",
+                LOG_LEVEL: "warn",
+                TRANSCODER_URL: "http://127.0.0.1:9",
+                PUBLIC_BASE_URL: "http://api.test",
+                TEST_MIGRATIONS: migrations,
+              },
             },
           }),
         ],

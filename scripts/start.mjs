@@ -6,7 +6,9 @@
 // with each line of output prefixed by its process. Ctrl-C (or SIGTERM) stops both.
 //
 // Optional environment: API_PORT, TRANSCODER_PORT, STATE_DIR (where local data persists,
-// default .wrangler/state). End-to-end tests use them to run an isolated copy.
+// default .wrangler/state), SWEEP_INTERVAL_SECONDS (how often the cron sweep runs locally,
+// default 60), and VAR_<NAME>=value to set a Worker setting for this run (like .dev.vars).
+// End-to-end tests use them to run an isolated copy.
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -16,7 +18,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const apiPort = Number(process.env.API_PORT ?? 8787);
 const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
 const stateDir = resolve(root, process.env.STATE_DIR ?? ".wrangler/state");
+const sweepSeconds = Number(process.env.SWEEP_INTERVAL_SECONDS ?? 60);
 const bin = (name) => join(root, "node_modules", ".bin", name);
+const extraVars = Object.entries(process.env)
+  .filter(([k]) => k.startsWith("VAR_"))
+  .flatMap(([k, v]) => ["--var", `${k.slice(4)}:${v}`]);
 
 const colors = { api: "\x1b[36m", transcoder: "\x1b[35m", start: "\x1b[33m" };
 const useColor = process.stdout.isTTY;
@@ -98,12 +104,21 @@ run(
     "--persist-to",
     stateDir,
     "--show-interactive-dev-session=false",
+    // wrangler dev fires no cron triggers by itself; /__scheduled runs the sweep (see below).
+    "--test-scheduled",
     "--var",
     `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
     "--var",
     `PUBLIC_BASE_URL:http://127.0.0.1:${apiPort}`,
+    ...extraVars,
   ],
   { CI: "true" },
 );
 say(`API and web app: http://127.0.0.1:${apiPort}/   docs: http://127.0.0.1:${apiPort}/swagger/`);
 say(`transcoder:      http://127.0.0.1:${transcoderPort}/healthz`);
+
+// The cron sweep (stale jobs, expired uploads), as production's cron trigger would run it.
+const sweep = setInterval(() => {
+  fetch(`http://127.0.0.1:${apiPort}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => {});
+}, sweepSeconds * 1000);
+sweep.unref();

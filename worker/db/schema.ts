@@ -149,7 +149,14 @@ export const jobs = sqliteTable(
     errorMessage: text("error_message"),
     ...timestamps,
   },
-  (t) => [index("jobs_video").on(t.videoId), index("jobs_status").on(t.status, t.lastEventAt)],
+  (t) => [
+    index("jobs_video").on(t.videoId),
+    index("jobs_status").on(t.status, t.leaseUntil),
+    // At most one unfinished job per video: a duplicate enqueue can never start a second encode.
+    uniqueIndex("jobs_one_active_per_video")
+      .on(t.videoId)
+      .where(sql`${t.status} in ('queued', 'dispatched', 'running')`),
+  ],
 );
 
 export type User = typeof users.$inferSelect;

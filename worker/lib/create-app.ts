@@ -14,8 +14,8 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as 
  * A router whose validation failures answer in the error envelope: every router of the app comes
  * from here, so every 400 looks the same. `strict: false` makes `/path` and `/path/` one route.
  */
-export function createRouter(): AppOpenAPI {
-  return new OpenAPIHono<AppEnv>({
+export function createRouter<E extends AppEnv = AppEnv>(): OpenAPIHono<E> {
+  return new OpenAPIHono<E>({
     strict: false,
     defaultHook: (result) => {
       if (!result.success) {

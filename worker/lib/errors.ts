@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   method_not_allowed: 405,
   conflict: 409,
   gone: 410,
+  length_required: 411,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,

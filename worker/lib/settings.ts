@@ -12,6 +12,15 @@ export interface Settings {
   corsAllowedOrigins: string[];
   playbackAllowedOrigins: string[];
   logLevel: string;
+  /** Transcode jobs: HMAC secret of job tokens, and how long a job may stay silent. */
+  jobs: {
+    tokenSecret: string;
+    tokenTtlSeconds: number;
+    staleAfterSeconds: number;
+    maxAttempts: number;
+    maxFileSize: number;
+    maxDurationSeconds: number;
+  };
   rateLimits: {
     anonymousPerDay: number;
     userPerDay: number;
@@ -21,6 +30,9 @@ export interface Settings {
 }
 
 type RawEnv = Partial<Record<string, unknown>>;
+
+/** Used only where JOB_TOKEN_SECRET is not set, which production does not allow. */
+export const DEV_JOB_TOKEN_SECRET = "development-only-job-token-secret";
 
 const str = (env: RawEnv, key: string, fallback: string): string => {
   const v = env[key];
@@ -58,6 +70,15 @@ export function loadSettings(env: RawEnv): Settings {
     corsAllowedOrigins: list(str(env, "CORS_ALLOWED_ORIGINS", "http://127.0.0.1:8787,http://localhost:8787")),
     playbackAllowedOrigins: list(str(env, "PLAYBACK_ALLOWED_ORIGINS", "*")),
     logLevel: str(env, "LOG_LEVEL", "info"),
+    jobs: {
+      // Production never dispatches with this default (the queue consumer refuses and logs why).
+      tokenSecret: str(env, "JOB_TOKEN_SECRET", DEV_JOB_TOKEN_SECRET),
+      tokenTtlSeconds: int(env, "JOB_TOKEN_TTL_SECONDS", 12 * 3600),
+      staleAfterSeconds: int(env, "JOB_STALE_SECONDS", 120),
+      maxAttempts: Math.max(1, int(env, "JOB_MAX_ATTEMPTS", 3)),
+      maxFileSize: int(env, "JOB_MAX_FILE_SIZE", 2 * 1024 ** 3),
+      maxDurationSeconds: int(env, "MAX_VIDEO_DURATION_SECONDS", 6 * 3600),
+    },
     rateLimits: {
       anonymousPerDay: int(env, "RATE_LIMIT_ANON_PER_DAY", 100),
       userPerDay: int(env, "RATE_LIMIT_USER_PER_DAY", 1000),

@@ -1,22 +1,118 @@
 import { TranscodeMessageSchema } from "../../transcoder/protocol";
-import { createLogger } from "../lib/logger";
+import { createDb, type Database } from "../db/client";
+import { mintJobToken } from "../lib/job-token";
+import { createLogger, type Logger, parseLogLevel } from "../lib/logger";
+import { DEV_JOB_TOKEN_SECRET, loadSettings, type Settings } from "../lib/settings";
+import { createDispatcher, DispatchError, type TranscoderDispatcher } from "../transcode/dispatcher";
+import { activeJobFor, claimJob, failJob, releaseClaim } from "../transcode/jobs";
+
+export const DEAD_LETTER_QUEUE = "transcode-dlq";
+
+/** Seconds before the n-th retry of a dispatch that could not reach a transcoder. */
+export const retryDelaySeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
+
+interface ConsumerDeps {
+  db: Database;
+  settings: Settings;
+  dispatcher: TranscoderDispatcher;
+  logger: Logger;
+}
 
 /**
- * The `transcode` queue and its dead-letter queue. Malformed messages are acknowledged and logged
- * (retrying cannot fix them); the rest are handed to the dispatcher.
+ * One `{videoId}` message: claim the video's job (a lease, so a duplicate delivery never starts
+ * a second encode), mint its token, hand it to a transcoder, acknowledge. The consumer does not
+ * wait for the encode; the transcoder reports through the internal job API.
  */
-export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext) {
-  const logger = createLogger({ queue: batch.queue });
-  for (const message of batch.messages) {
-    const parsed = TranscodeMessageSchema.safeParse(message.body);
-    if (!parsed.success) {
-      logger.warn("dropping malformed queue message", { messageId: message.id });
-      message.ack();
-      continue;
-    }
-    logger.info("transcode requested", { videoId: parsed.data.videoId, attempts: message.attempts });
-    // Dispatch is not wired yet: keep the message for a later attempt rather than lose it.
-    message.retry({ delaySeconds: 60 });
+export async function dispatchTranscode(message: Message<unknown>, deps: ConsumerDeps) {
+  const { db, settings, dispatcher, logger } = deps;
+  const parsed = TranscodeMessageSchema.safeParse(message.body);
+  if (!parsed.success) {
+    logger.warn("dropping malformed queue message", { messageId: message.id });
+    return message.ack();
   }
-  void env;
+  const { videoId } = parsed.data;
+  const log = logger.child({ videoId, messageId: message.id, delivery: message.attempts });
+  const job = await claimJob(db, videoId, settings.jobs.staleAfterSeconds);
+  if (!job) {
+    log.info("nothing to dispatch: no waiting job, or its encode is already running");
+    return message.ack();
+  }
+  if (job.attempts > settings.jobs.maxAttempts) {
+    const reason = `Transcoding was tried ${job.attempts - 1} times and never finished`;
+    await failJob(db, job, "transcode_failed", reason);
+    log.warn("job failed", { jobId: job.id, code: "transcode_failed", reason });
+    return message.ack();
+  }
+  if (settings.environment === "production" && settings.jobs.tokenSecret === DEV_JOB_TOKEN_SECRET) {
+    await releaseClaim(db, job);
+    log.error("JOB_TOKEN_SECRET is not set; refusing to dispatch (wrangler secret put JOB_TOKEN_SECRET)");
+    return message.retry({ delaySeconds: 300 });
+  }
+  const expiresAt = Math.floor(Date.now() / 1000) + settings.jobs.tokenTtlSeconds;
+  const token = await mintJobToken(settings.jobs.tokenSecret, { jobId: job.id, attempt: job.attempts, expiresAt });
+  try {
+    await dispatcher.dispatch({
+      jobId: job.id,
+      videoId,
+      version: job.version,
+      apiBase: dispatcher.apiBaseFor(job.id),
+      token,
+      maxHeight: await maxHeightOf(db, videoId, settings),
+      maxDurationSeconds: settings.jobs.maxDurationSeconds,
+    });
+  } catch (err) {
+    await releaseClaim(db, job);
+    const retryable = !(err instanceof DispatchError) || err.retryable;
+    const delaySeconds = retryDelaySeconds(message.attempts);
+    log.warn("dispatch failed", { jobId: job.id, error: String(err), retryable, retryInSeconds: delaySeconds });
+    if (!retryable) {
+      await failJob(db, job, "transcode_failed", `The transcoder refused the job: ${String(err)}`);
+      return message.ack();
+    }
+    return message.retry({ delaySeconds });
+  }
+  log.info("job dispatched", { jobId: job.id, attempt: job.attempts, via: dispatcher.kind, version: job.version });
+  message.ack();
+}
+
+async function maxHeightOf(db: Database, videoId: string, settings: Settings): Promise<number> {
+  const row = await db.query.videos.findFirst({
+    where: (v, { eq }) => eq(v.id, videoId),
+    columns: { maxResolution: true },
+  });
+  return Math.min(row?.maxResolution ?? settings.defaultVideoQuality, settings.maxVideoQuality);
+}
+
+/** A message that exhausted its retries: no transcoder could be reached. The video fails. */
+export async function failFromDeadLetter(message: Message<unknown>, deps: ConsumerDeps) {
+  const parsed = TranscodeMessageSchema.safeParse(message.body);
+  if (parsed.success) {
+    const job = await activeJobFor(deps.db, parsed.data.videoId);
+    if (job && job.status === "queued") {
+      const reason = `No transcoder could be reached after ${message.attempts} deliveries; try again later`;
+      await failJob(deps.db, job, "transcode_failed", reason);
+      deps.logger.warn("job failed", { videoId: job.videoId, jobId: job.id, code: "transcode_failed", reason });
+    }
+  }
+  message.ack();
+}
+
+/** The `transcode` queue and its dead-letter queue. */
+export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext) {
+  const settings = loadSettings(env as unknown as Record<string, unknown>);
+  const deps: ConsumerDeps = {
+    db: createDb(env.DB),
+    settings,
+    dispatcher: createDispatcher(env, settings),
+    logger: createLogger({ queue: batch.queue }, parseLogLevel(settings.logLevel)),
+  };
+  const handle = batch.queue === DEAD_LETTER_QUEUE ? failFromDeadLetter : dispatchTranscode;
+  for (const message of batch.messages) {
+    try {
+      await handle(message, deps);
+    } catch (err) {
+      deps.logger.error("queue message failed", { messageId: message.id, error: String(err) });
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
 }

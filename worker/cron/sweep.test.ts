@@ -1,0 +1,82 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { jobs, videos } from "../db/schema";
+import { createLogger } from "../lib/logger";
+import { loadSettings } from "../lib/settings";
+import { seedVideo, testDb } from "../testing/seed";
+import type { TranscoderDispatcher } from "../transcode/dispatcher";
+import { newVersion, versionPrefix } from "../transcode/jobs";
+import { sweepStaleJobs } from "./sweep";
+
+function setup() {
+  const released: string[] = [];
+  const sent: unknown[] = [];
+  const dispatcher: TranscoderDispatcher = {
+    kind: "container",
+    apiBaseFor: (id) => id,
+    async dispatch() {},
+    async heartbeat() {},
+    async release(id) {
+      released.push(id);
+    },
+  };
+  const queue = { send: async (body: unknown) => void sent.push(body) } as unknown as Queue;
+  const deps = {
+    db: testDb(),
+    media: env.MEDIA,
+    queue,
+    settings: loadSettings({ ...env, JOB_MAX_ATTEMPTS: "2", JOB_STALE_SECONDS: "60" } as unknown as Record<
+      string,
+      unknown
+    >),
+    dispatcher,
+    logger: createLogger({}, "error"),
+  };
+  return { deps, released, sent };
+}
+
+async function runningJob(attempts: number, leaseUntil: number) {
+  const video = await seedVideo({ status: "processing" });
+  const id = crypto.randomUUID();
+  const version = newVersion();
+  await testDb()
+    .insert(jobs)
+    .values({ id, videoId: video.id, version, status: "running", attempts, leaseUntil: new Date(leaseUntil) });
+  return { video, id, version };
+}
+
+describe("the stale-job sweep", () => {
+  it("re-queues a silent job that has attempts left, and frees its transcoder", async () => {
+    const now = Date.now();
+    const job = await runningJob(1, now - 1000);
+    const { deps, released, sent } = setup();
+    expect(await sweepStaleJobs(deps, now)).toEqual({ requeued: 1, failed: 0 });
+    expect(sent).toEqual([{ videoId: job.video.id }]);
+    expect(released).toEqual([job.id]);
+    const row = await testDb().select().from(jobs).where(eq(jobs.id, job.id)).get();
+    expect(row?.status).toBe("queued");
+    const video = await testDb().select().from(videos).where(eq(videos.id, job.video.id)).get();
+    expect(video?.status).toBe("queued");
+  });
+
+  it("leaves a job alone while its lease holds", async () => {
+    const now = Date.now();
+    await runningJob(1, now + 60_000);
+    const { deps } = setup();
+    expect(await sweepStaleJobs(deps, now)).toEqual({ requeued: 0, failed: 0 });
+  });
+
+  it("fails the video with a readable reason after the last attempt, and deletes partial outputs", async () => {
+    const now = Date.now();
+    const job = await runningJob(2, now - 1000);
+    await env.MEDIA.put(`${versionPrefix(job.video.id, job.version)}chunk-0-1.m4s`, "partial");
+    const { deps, sent } = setup();
+    expect(await sweepStaleJobs(deps, now)).toEqual({ requeued: 0, failed: 1 });
+    expect(sent).toEqual([]);
+    const video = await testDb().select().from(videos).where(eq(videos.id, job.video.id)).get();
+    expect(video).toMatchObject({ status: "failed", errorCode: "transcode_failed" });
+    expect(video?.errorMessage).toMatch(/stopped reporting 2 times/);
+    expect((await env.MEDIA.list({ prefix: `videos/${job.video.id}/` })).objects).toEqual([]);
+  });
+});

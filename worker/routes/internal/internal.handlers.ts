@@ -1,0 +1,152 @@
+import type { Context } from "hono";
+import { JobEventSchema } from "../../../transcoder/protocol";
+import { ApiError } from "../../lib/errors";
+import { parseRange } from "../../lib/range";
+import { createDispatcher } from "../../transcode/dispatcher";
+import {
+  completeJob,
+  deletePrefix,
+  failJob,
+  missingFiles,
+  recordProgress,
+  sourceKey,
+  versionPrefix,
+} from "../../transcode/jobs";
+import type { InternalEnv } from "./internal.index";
+
+type C = Context<InternalEnv>;
+
+const CONTENT_TYPES: Record<string, string> = {
+  mpd: "application/dash+xml",
+  m3u8: "application/vnd.apple.mpegurl",
+  m4s: "video/iso.segment",
+  mp4: "video/mp4",
+  jpg: "image/jpeg",
+};
+
+export const contentTypeOf = (name: string) =>
+  CONTENT_TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream";
+
+/** Runs work after the answer where the runtime allows it, inline otherwise. */
+async function afterResponse(c: C, work: Promise<unknown>) {
+  const logged = work.catch((err: unknown) => c.var.logger.error("background work failed", { error: String(err) }));
+  try {
+    c.executionCtx.waitUntil(logged);
+  } catch {
+    await logged;
+  }
+}
+
+/** GET source: the uploaded bytes, with single-range support so ffprobe/ffmpeg can seek. */
+export async function readJobSource(c: C) {
+  const key = sourceKey(c.var.job.videoId);
+  const head = await c.env.MEDIA.head(key);
+  if (!head) throw new ApiError("not_found", "The source of this video is gone");
+  const range = parseRange(c.req.header("range"), head.size);
+  const headers = new Headers({
+    "accept-ranges": "bytes",
+    "content-type": head.httpMetadata?.contentType ?? "application/octet-stream",
+    etag: head.httpEtag,
+  });
+  if (range.kind === "unsatisfiable") {
+    headers.set("content-range", `bytes */${head.size}`);
+    return new Response(null, { status: 416, headers });
+  }
+  const object = await c.env.MEDIA.get(
+    key,
+    range.kind === "range" ? { range: { offset: range.offset, length: range.length } } : {},
+  );
+  if (!object) throw new ApiError("not_found", "The source of this video is gone");
+  if (range.kind === "range") {
+    headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${head.size}`);
+    headers.set("content-length", String(range.length));
+    return new Response(c.req.method === "HEAD" ? null : object.body, { status: 206, headers });
+  }
+  headers.set("content-length", String(head.size));
+  return new Response(c.req.method === "HEAD" ? null : object.body, { status: 200, headers });
+}
+
+/** PUT files/{name}: streamed into R2 under the job's version prefix. */
+export async function putJobFile(c: C) {
+  const job = c.var.job;
+  const name = c.req.param("name") as string;
+  const length = Number(c.req.header("content-length") ?? Number.NaN);
+  if (!Number.isInteger(length) || length < 0) {
+    throw new ApiError("length_required", "Content-Length is required");
+  }
+  if (length > c.var.settings.jobs.maxFileSize) {
+    throw new ApiError("payload_too_large", `An output file is at most ${c.var.settings.jobs.maxFileSize} bytes`);
+  }
+  const body = c.req.raw.body ?? new Uint8Array(0);
+  // A fixed-length stream lets R2 take the body as it arrives instead of buffering it.
+  const { readable, writable } = new FixedLengthStream(length);
+  const piping = body instanceof ReadableStream ? body.pipeTo(writable) : new Response(body).body?.pipeTo(writable);
+  const [stored] = await Promise.all([
+    c.env.MEDIA.put(`${versionPrefix(job.videoId, job.version)}${name}`, readable, {
+      httpMetadata: { contentType: contentTypeOf(name) },
+    }),
+    piping,
+  ]);
+  return c.json({ name, size: stored?.size ?? length }, 201);
+}
+
+/** POST events: progress, completion (flip to the new version), failure. */
+export async function handleJobEvent(c: C) {
+  const job = c.var.job;
+  const { db, settings, logger } = c.var;
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new ApiError("invalid_json", "The event is not valid JSON");
+  }
+  const parsed = JobEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError("validation_error", "The event is not valid", {
+      details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  const event = parsed.data;
+  const dispatcher = createDispatcher(c.env, settings);
+  const log = logger.child({ jobId: job.id, videoId: job.videoId, attempt: job.attempts });
+
+  if (event.type === "progress") {
+    await recordProgress(db, job, event.progress, settings.jobs.staleAfterSeconds);
+    await dispatcher.heartbeat(job.id).catch((err: unknown) => log.warn("heartbeat failed", { error: String(err) }));
+    log.debug("job progress", { progress: event.progress, stage: event.stage });
+    return c.json({ ok: true });
+  }
+
+  if (event.type === "completed") {
+    const prefix = versionPrefix(job.videoId, job.version);
+    const missing = await missingFiles(c.env.MEDIA, prefix, event.files);
+    if (missing.length > 0) {
+      throw new ApiError("conflict", `Some files were announced but never stored: ${missing.slice(0, 5).join(", ")}`, {
+        details: { missing: missing.length },
+      });
+    }
+    const { previousVersion, video } = await completeJob(db, job, event);
+    if (!video) {
+      // The video was deleted while it was being transcoded: nothing to publish.
+      await deletePrefix(c.env.MEDIA, prefix);
+      return c.json({ ok: true });
+    }
+    log.info("job completed", { version: job.version, renditions: event.renditions.length, duration: event.duration });
+    await afterResponse(
+      c,
+      Promise.all([
+        previousVersion ? deletePrefix(c.env.MEDIA, versionPrefix(job.videoId, previousVersion)) : null,
+        dispatcher.release(job.id),
+      ]),
+    );
+    return c.json({ ok: true });
+  }
+
+  await failJob(db, job, event.code, event.message);
+  log.warn("job failed", { code: event.code, reason: event.message });
+  await afterResponse(
+    c,
+    Promise.all([deletePrefix(c.env.MEDIA, versionPrefix(job.videoId, job.version)), dispatcher.release(job.id)]),
+  );
+  return c.json({ ok: true });
+}
