@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);
+// A one-second real MP4 (160x90, H.264 + AAC) for upload tests inside workerd.
+const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url)).toString("base64");
 
 /**
  * Two projects: the Worker's tests run inside workerd with the real (local) bindings from
@@ -22,6 +25,7 @@ export default defineConfig({
                 TRANSCODER_URL: "http://127.0.0.1:9",
                 PUBLIC_BASE_URL: "http://api.test",
                 TEST_MIGRATIONS: migrations,
+                TEST_TINY_MP4: tinyMp4,
               },
             },
           }),

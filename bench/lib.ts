@@ -1,5 +1,5 @@
 /** Helpers for `npm run bench`: start Workers under wrangler dev, drive load, summarise. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,9 +12,25 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** `wrangler dev` for a config, on a port, with its own state directory. */
-export async function startWrangler(config: string, port: number, extraArgs: string[] = []): Promise<RunningWorker> {
+/**
+ * `wrangler dev` for a config, on a port, with its own state directory; `migrate` applies the D1
+ * migrations to that state first, for entries that need the database.
+ */
+export async function startWrangler(
+  config: string,
+  port: number,
+  extraArgs: string[] = [],
+  options: { migrate?: boolean } = {},
+): Promise<RunningWorker> {
   const state = mkdtempSync(join(tmpdir(), "streambuddy-bench-"));
+  if (options.migrate) {
+    const migrate = spawnSync(
+      join(root, "node_modules", ".bin", "wrangler"),
+      ["d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", state],
+      { cwd: root, env: { ...process.env, CI: "true" }, encoding: "utf8" },
+    );
+    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
+  }
   const child = spawn(
     join(root, "node_modules", ".bin", "wrangler"),
     [

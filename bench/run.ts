@@ -3,10 +3,12 @@
  * here fails the build. `npm run bench -- healthz` runs one entry; BENCH_QUICK=1 runs less.
  */
 import { benchHealthz } from "./healthz.ts";
+import { benchRateLimit } from "./rate-limit.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const entries: Record<string, () => Promise<unknown>> = {
   healthz: () => benchHealthz({ requests: quick ? 500 : 3000, concurrency: 16, rounds: quick ? 3 : 5 }),
+  "rate-limit": () => benchRateLimit({ requests: quick ? 500 : 3000, concurrency: 16, rounds: quick ? 3 : 5 }),
 };
 
 const wanted = process.argv.slice(2);

@@ -1,13 +1,31 @@
+import { optionalUser, registerSecuritySchemes } from "./lib/auth";
+import { apiCors } from "./lib/cors";
 import { createApp } from "./lib/create-app";
+import { apiRateLimit } from "./lib/rate-limit";
+import { authRouter } from "./routes/auth/auth.index";
 import { registerDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
 import { internalRouter } from "./routes/internal/internal.index";
+import { playbackRouter } from "./routes/playback/playback.index";
+import { registerUploadDocs, uploadsRouter } from "./routes/uploads/uploads.index";
+import { videosRouter } from "./routes/videos/videos.index";
 
 /** The whole HTTP API: every feature router mounted on the app, and the docs built from them. */
 export function buildApp() {
   const app = createApp();
+  // API calls: CORS first (preflights end there, and every later answer, 401 and 429 included,
+  // carries the CORS headers); then the general rate limit, which resolves the caller to pick the
+  // user's or the client IP's counter (a bad key is counted against the IP before its 401);
+  // optionalUser() then only makes `c.var.user` explicit for the routes.
+  app.use("/api/*", apiCors(), apiRateLimit(), optionalUser());
+  registerSecuritySchemes(app);
   app.route("/", healthRouter);
+  app.route("/", authRouter);
+  app.route("/", uploadsRouter);
+  registerUploadDocs(app);
+  app.route("/", videosRouter);
   app.route("/", internalRouter);
+  app.route("/", playbackRouter);
   registerDocs(app);
   return app;
 }

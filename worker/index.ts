@@ -3,7 +3,10 @@ import { app } from "./app";
 import { runScheduledSweep } from "./cron/sweep";
 import { handleQueueBatch } from "./queue/consumer";
 
+// The container reaches the internal job API through this entrypoint (outbound interception).
+export { ContainerProxy } from "@cloudflare/containers";
 export { RateLimiter } from "./durable/rate-limiter";
+export { UploadLock } from "./durable/upload-lock";
 export { Transcoder } from "./transcode/container";
 
 export default {

@@ -80,3 +80,42 @@ describe("the stale-job sweep", () => {
     expect((await env.MEDIA.list({ prefix: `videos/${job.video.id}/` })).objects).toEqual([]);
   });
 });
+
+describe("the expired-upload sweep", () => {
+  it("aborts unfinished uploads past their expiry and deletes their video; leaves live ones", async () => {
+    const { sweepExpiredUploads } = await import("./sweep");
+    const { createSession, appendToSession, tailKey } = await import("../uploads/resumable");
+    const { uploads } = await import("../db/schema");
+    const db = testDb();
+    const make = async (expiresAt: number) => {
+      const video = await seedVideo({ status: "uploading" });
+      const session = await createSession(db, env.MEDIA, {
+        id: video.id,
+        videoId: video.id,
+        userId: video.ownerId,
+        length: 1000,
+        metadata: {},
+        expiresAt: new Date(expiresAt),
+      });
+      await appendToSession(
+        db,
+        env.MEDIA,
+        session,
+        (async function* () {
+          yield new Uint8Array(100);
+        })(),
+      );
+      return video;
+    };
+    const now = Date.now();
+    const stale = await make(now - 1000);
+    const live = await make(now + 3_600_000);
+    const result = await sweepExpiredUploads({ db, media: env.MEDIA, logger: setup().deps.logger }, now);
+    expect(result).toEqual({ expired: 1, aborted: 1 });
+    expect(await db.select().from(videos).where(eq(videos.id, stale.id)).get()).toBeUndefined();
+    expect(await db.select().from(uploads).where(eq(uploads.id, stale.id)).get()).toBeUndefined();
+    expect(await env.MEDIA.head(tailKey(stale.id))).toBeNull();
+    expect(await db.select().from(videos).where(eq(videos.id, live.id)).get()).toBeDefined();
+    expect(await env.MEDIA.head(tailKey(live.id))).not.toBeNull();
+  });
+});

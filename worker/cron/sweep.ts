@@ -1,8 +1,12 @@
+import { lt } from "drizzle-orm";
 import { createDb, type Database } from "../db/client";
+import { uploads } from "../db/schema";
 import { createLogger, type Logger, parseLogLevel } from "../lib/logger";
 import { loadSettings, type Settings } from "../lib/settings";
 import { createDispatcher, type TranscoderDispatcher } from "../transcode/dispatcher";
 import { deletePrefix, failJob, requeueJob, staleJobs, versionPrefix } from "../transcode/jobs";
+import { discardSession } from "../uploads/resumable";
+import { deleteVideoRow } from "../videos/videos.data";
 
 interface SweepDeps {
   db: Database;
@@ -40,17 +44,45 @@ export async function sweepStaleJobs(deps: SweepDeps, now = Date.now()) {
   return { requeued, failed };
 }
 
+/**
+ * Resumable uploads past their `Upload-Expires`: the R2 multipart upload is aborted and the held
+ * bytes, the upload row and its never-finished video are deleted. Finished uploads only lose
+ * their row (their video lives on).
+ */
+export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" | "logger">, now = Date.now()) {
+  const { db, media, logger } = deps;
+  const expired = await db
+    .select()
+    .from(uploads)
+    .where(lt(uploads.expiresAt, new Date(now)))
+    .limit(100)
+    .all();
+  let aborted = 0;
+  for (const session of expired) {
+    const finished = session.length !== null && session.offset === session.length;
+    await discardSession(db, media, session);
+    if (!finished) {
+      await deleteVideoRow(db, session.videoId);
+      logger.info("upload expired", { videoId: session.videoId, offset: session.offset, length: session.length });
+      aborted++;
+    }
+  }
+  return { expired: expired.length, aborted };
+}
+
 /** The periodic sweep (wrangler.toml [triggers]). */
 export async function runScheduledSweep(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
   const settings = loadSettings(env as unknown as Record<string, unknown>);
   const logger = createLogger({ cron: controller.cron }, parseLogLevel(settings.logLevel));
-  const result = await sweepStaleJobs({
+  const deps = {
     db: createDb(env.DB),
     media: env.MEDIA,
     queue: env.TRANSCODE_QUEUE,
     settings,
     dispatcher: createDispatcher(env, settings),
     logger,
-  });
-  logger.info("sweep", result);
+  };
+  const jobsResult = await sweepStaleJobs(deps);
+  const uploadsResult = await sweepExpiredUploads(deps);
+  logger.info("sweep", { jobs: jobsResult, uploads: uploadsResult });
 }

@@ -7,10 +7,20 @@ export interface Settings {
   publicBaseUrl: string;
   transcoderUrl: string;
   maxUploadSize: number;
+  /** Unfinished resumable uploads are dropped after this long. */
+  uploadExpiryHours: number;
+  /** Bytes of sources one user may store; 0 means no quota. */
+  userStorageQuotaBytes: number;
   defaultVideoQuality: number;
   maxVideoQuality: number;
   corsAllowedOrigins: string[];
   playbackAllowedOrigins: string[];
+  playback: {
+    /** `kid:secret` pairs, newest first; the first signs, all verify. */
+    signingKeys: string;
+    tokenTtlSeconds: number;
+    tokenMaxTtlSeconds: number;
+  };
   logLevel: string;
   /** Transcode jobs: HMAC secret of job tokens, and how long a job may stay silent. */
   jobs: {
@@ -21,7 +31,11 @@ export interface Settings {
     maxFileSize: number;
     maxDurationSeconds: number;
   };
+  /** Days an API key stays valid after it is issued; 0 keeps keys until logout or password change. */
+  authKeyTtlDays: number;
   rateLimits: {
+    /** false turns every limit off (benchmarks, private deployments). */
+    enabled: boolean;
     anonymousPerDay: number;
     userPerDay: number;
     uploadsPerDay: number;
@@ -33,6 +47,8 @@ type RawEnv = Partial<Record<string, unknown>>;
 
 /** Used only where JOB_TOKEN_SECRET is not set, which production does not allow. */
 export const DEV_JOB_TOKEN_SECRET = "development-only-job-token-secret";
+/** Used only where PLAYBACK_SIGNING_KEYS is not set, which production does not allow. */
+export const DEV_PLAYBACK_SIGNING_KEYS = "dev:development-only-playback-key";
 
 const str = (env: RawEnv, key: string, fallback: string): string => {
   const v = env[key];
@@ -50,6 +66,13 @@ export function parseQuality(value: string, fallback: number): number {
   return m ? Number(m[1]) : fallback;
 }
 
+const bool = (env: RawEnv, key: string, fallback: boolean): boolean => {
+  const v = str(env, key, String(fallback)).toLowerCase();
+  if (["true", "1", "yes", "on"].includes(v)) return true;
+  if (["false", "0", "no", "off"].includes(v)) return false;
+  return fallback;
+};
+
 const list = (value: string): string[] =>
   value
     .split(",")
@@ -65,10 +88,17 @@ export function loadSettings(env: RawEnv): Settings {
     publicBaseUrl: str(env, "PUBLIC_BASE_URL", ""),
     transcoderUrl: str(env, "TRANSCODER_URL", "http://127.0.0.1:8788"),
     maxUploadSize: int(env, "MAX_UPLOAD_SIZE", 10 * 1024 ** 3),
+    uploadExpiryHours: Math.max(1, int(env, "UPLOAD_EXPIRY_HOURS", 24)),
+    userStorageQuotaBytes: int(env, "USER_STORAGE_QUOTA_BYTES", 0),
     defaultVideoQuality: parseQuality(str(env, "DEFAULT_VIDEO_QUALITY", "1080p"), 1080),
     maxVideoQuality: parseQuality(str(env, "MAX_VIDEO_QUALITY", "2160p"), 2160),
     corsAllowedOrigins: list(str(env, "CORS_ALLOWED_ORIGINS", "http://127.0.0.1:8787,http://localhost:8787")),
     playbackAllowedOrigins: list(str(env, "PLAYBACK_ALLOWED_ORIGINS", "*")),
+    playback: {
+      signingKeys: str(env, "PLAYBACK_SIGNING_KEYS", DEV_PLAYBACK_SIGNING_KEYS),
+      tokenTtlSeconds: int(env, "PLAYBACK_TOKEN_TTL_SECONDS", 3600),
+      tokenMaxTtlSeconds: int(env, "PLAYBACK_TOKEN_MAX_TTL_SECONDS", 24 * 3600),
+    },
     logLevel: str(env, "LOG_LEVEL", "info"),
     jobs: {
       // Production never dispatches with this default (the queue consumer refuses and logs why).
@@ -79,7 +109,9 @@ export function loadSettings(env: RawEnv): Settings {
       maxFileSize: int(env, "JOB_MAX_FILE_SIZE", 2 * 1024 ** 3),
       maxDurationSeconds: int(env, "MAX_VIDEO_DURATION_SECONDS", 6 * 3600),
     },
+    authKeyTtlDays: int(env, "AUTH_KEY_TTL_DAYS", 0),
     rateLimits: {
+      enabled: bool(env, "RATE_LIMIT_ENABLED", true),
       anonymousPerDay: int(env, "RATE_LIMIT_ANON_PER_DAY", 100),
       userPerDay: int(env, "RATE_LIMIT_USER_PER_DAY", 1000),
       uploadsPerDay: int(env, "RATE_LIMIT_UPLOADS_PER_DAY", 10),

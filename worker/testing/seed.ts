@@ -27,3 +27,82 @@ export async function seedVideo(overrides: Partial<Video> = {}) {
   await testDb().insert(videos).values(row);
   return row;
 }
+
+/** A user with an API key, for authenticated calls. */
+export async function seedUserWithKey(name?: string) {
+  const { issueKey } = await import("../lib/auth");
+  const user = await seedUser(name);
+  const key = await issueKey(testDb(), user.id, { ttlDays: 0 });
+  return { ...user, key, auth: { authorization: `Token ${key}` } };
+}
+
+/** The one-second MP4 fixture (test/fixtures/tiny.mp4). */
+export function tinyMp4(): Uint8Array {
+  const b64 = (env as unknown as { TEST_TINY_MP4: string }).TEST_TINY_MP4;
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+export async function sha256(bytes: ArrayBuffer | Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A ready video with a small but complete set of outputs in R2 under its version. */
+export async function seedReadyVideo(overrides: Partial<Video> = {}) {
+  const { renditions } = await import("../db/schema");
+  const version = overrides.version ?? `v${crypto.randomUUID().slice(0, 8)}`;
+  const video = await seedVideo({
+    status: "ready",
+    progress: 100,
+    duration: 8,
+    width: 1280,
+    height: 720,
+    ...overrides,
+    version,
+  });
+  await testDb()
+    .insert(renditions)
+    .values([
+      {
+        videoId: video.id,
+        version,
+        representationId: "0",
+        kind: "video",
+        width: 1280,
+        height: 720,
+        bandwidth: 3_000_000,
+        codecs: "avc1.640020",
+      },
+      {
+        videoId: video.id,
+        version,
+        representationId: "1",
+        kind: "video",
+        width: 854,
+        height: 480,
+        bandwidth: 1_200_000,
+        codecs: "avc1.64001e",
+      },
+      {
+        videoId: video.id,
+        version,
+        representationId: "2",
+        kind: "audio",
+        width: null,
+        height: null,
+        bandwidth: 128_000,
+        codecs: "mp4a.40.2",
+      },
+    ]);
+  const prefix = `videos/${video.id}/${version}/`;
+  const files: Record<string, string | Uint8Array> = {
+    "manifest.mpd": '<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period/></MPD>',
+    "master.m3u8": "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=3000000\nmedia_0.m3u8\n",
+    "media_0.m3u8": '#EXTM3U\n#EXT-X-MAP:URI="init-0.m4s"\n#EXTINF:4,\nchunk-0-00001.m4s\n',
+    "init-0.m4s": new Uint8Array(100).fill(1),
+    "chunk-0-00001.m4s": Uint8Array.from({ length: 1000 }, (_, i) => i % 256),
+    "poster.jpg": new Uint8Array([0xff, 0xd8, 0xff, 0xe0]),
+  };
+  for (const [name, body] of Object.entries(files)) await env.MEDIA.put(`${prefix}${name}`, body);
+  return { ...video, version, prefix, files };
+}

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { JobEventSchema } from "../../../transcoder/protocol";
 import { ApiError } from "../../lib/errors";
-import { parseRange } from "../../lib/range";
+import { serveR2Object } from "../../lib/r2-response";
 import { createDispatcher } from "../../transcode/dispatcher";
 import {
   completeJob,
@@ -39,31 +39,9 @@ async function afterResponse(c: C, work: Promise<unknown>) {
 
 /** GET source: the uploaded bytes, with single-range support so ffprobe/ffmpeg can seek. */
 export async function readJobSource(c: C) {
-  const key = sourceKey(c.var.job.videoId);
-  const head = await c.env.MEDIA.head(key);
-  if (!head) throw new ApiError("not_found", "The source of this video is gone");
-  const range = parseRange(c.req.header("range"), head.size);
-  const headers = new Headers({
-    "accept-ranges": "bytes",
-    "content-type": head.httpMetadata?.contentType ?? "application/octet-stream",
-    etag: head.httpEtag,
-  });
-  if (range.kind === "unsatisfiable") {
-    headers.set("content-range", `bytes */${head.size}`);
-    return new Response(null, { status: 416, headers });
-  }
-  const object = await c.env.MEDIA.get(
-    key,
-    range.kind === "range" ? { range: { offset: range.offset, length: range.length } } : {},
-  );
-  if (!object) throw new ApiError("not_found", "The source of this video is gone");
-  if (range.kind === "range") {
-    headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${head.size}`);
-    headers.set("content-length", String(range.length));
-    return new Response(c.req.method === "HEAD" ? null : object.body, { status: 206, headers });
-  }
-  headers.set("content-length", String(head.size));
-  return new Response(c.req.method === "HEAD" ? null : object.body, { status: 200, headers });
+  const res = await serveR2Object(c.env.MEDIA, sourceKey(c.var.job.videoId), c.req.raw);
+  if (!res) throw new ApiError("not_found", "The source of this video is gone");
+  return res;
 }
 
 /** PUT files/{name}: streamed into R2 under the job's version prefix. */

@@ -1,0 +1,222 @@
+import { and, count, desc, eq, like, type SQL } from "drizzle-orm";
+import type { Context } from "hono";
+import { users, type Video, videos } from "../../db/schema";
+import { currentUser } from "../../lib/auth";
+import { ApiError } from "../../lib/errors";
+import { mintPlaybackToken, parseSigningKeys } from "../../lib/playback-token";
+import { serveR2Object } from "../../lib/r2-response";
+import type { AppEnv, AppRouteHandler } from "../../lib/types";
+import { mpdWithBaseUrl } from "../../playback/manifests";
+import { createDispatcher } from "../../transcode/dispatcher";
+import { activeJobFor, deletePrefix, sourceKey, versionPrefix } from "../../transcode/jobs";
+import { parseUploadFields } from "../../uploads/fields";
+import { discardSession, findSession } from "../../uploads/resumable";
+import {
+  findVideo,
+  type PlaybackUrls,
+  publicPlaybackUrls,
+  renditionsOf,
+  serializeVideo,
+} from "../../videos/videos.data";
+import type * as routes from "./videos.routes";
+
+type C = Context<AppEnv>;
+
+const notFound = () => new ApiError("not_found", "No such video");
+
+/** The video if the caller may see it: private videos exist only for their owner. */
+async function visibleVideo(c: C, idOrSlug: string): Promise<Video> {
+  const video = await findVideo(c.var.db, idOrSlug);
+  if (!video) throw notFound();
+  if (video.visibility === "private" && c.var.user?.id !== video.ownerId) throw notFound();
+  return video;
+}
+
+/** The video if the caller owns it; someone else's is 404 (never revealed), not 403. */
+async function ownVideo(c: C, id: string): Promise<Video> {
+  const user = currentUser(c);
+  const video = await findVideo(c.var.db, id);
+  if (!video || video.id !== id) throw notFound();
+  if (video.ownerId !== user.id) {
+    if (video.visibility === "private") throw notFound();
+    throw new ApiError("forbidden", "Only the owner may change this video");
+  }
+  return video;
+}
+
+async function ownerOf(c: C, video: Video) {
+  if (c.var.user?.id === video.ownerId) return { id: c.var.user.id, username: c.var.user.username };
+  const row = await c.var.db
+    .select({ id: users.id, username: users.username })
+    .from(users)
+    .where(eq(users.id, video.ownerId))
+    .get();
+  return row ?? { id: video.ownerId, username: "" };
+}
+
+const origin = (c: C) => c.var.settings.publicBaseUrl || new URL(c.req.url).origin;
+
+async function signedUrls(c: C, video: Video, ttlSeconds: number) {
+  const keys = parseSigningKeys(c.var.settings.playback.signingKeys);
+  const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const token = await mintPlaybackToken(keys, video.id, expiresAt);
+  const base = `${origin(c)}/v/${video.id}/t/${token}`;
+  return {
+    token,
+    expiresAt,
+    base,
+    urls: { dash_url: `${base}/manifest.mpd`, hls_url: `${base}/master.m3u8`, poster_url: `${base}/poster.jpg` },
+  };
+}
+
+/** Playback URLs as this caller should see them: signed for the owner of a private video. */
+async function urlsFor(c: C, video: Video): Promise<PlaybackUrls> {
+  if (video.status === "ready" && video.visibility === "private" && c.var.user?.id === video.ownerId) {
+    return (await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds)).urls;
+  }
+  return publicPlaybackUrls(video, origin(c));
+}
+
+async function videoJson(c: C, video: Video) {
+  return serializeVideo(video, await renditionsOf(c.var.db, video), await ownerOf(c, video), await urlsFor(c, video));
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+export const listVideos: AppRouteHandler<typeof routes.listVideos> = async (c) => {
+  const { page, page_size, search, status, mine } = c.req.valid("query");
+  const db = c.var.db;
+  const wantMine = mine === "1" || mine === "true";
+  const filters: SQL[] = [];
+  if (wantMine) {
+    filters.push(eq(videos.ownerId, currentUser(c).id));
+    if (status) filters.push(eq(videos.status, status));
+  } else {
+    filters.push(eq(videos.visibility, "public"), eq(videos.status, status ?? "ready"));
+  }
+  if (search) filters.push(like(videos.title, `%${escapeLike(search)}%`));
+  const where = and(...filters);
+  const [total] = await db.select({ n: count() }).from(videos).where(where);
+  const rows = await db
+    .select({ video: videos, owner: { id: users.id, username: users.username } })
+    .from(videos)
+    .innerJoin(users, eq(users.id, videos.ownerId))
+    .where(where)
+    .orderBy(desc(videos.createdAt), desc(videos.id))
+    .limit(page_size)
+    .offset((page - 1) * page_size)
+    .all();
+  const results = await Promise.all(
+    rows.map(async ({ video, owner }) =>
+      serializeVideo(video, await renditionsOf(db, video), owner, await urlsFor(c, video)),
+    ),
+  );
+  const n = total?.n ?? 0;
+  const pageUrl = (p: number) => {
+    const url = new URL(c.req.url);
+    url.searchParams.set("page", String(p));
+    return url.toString();
+  };
+  return c.json(
+    {
+      count: n,
+      next: page * page_size < n ? pageUrl(page + 1) : null,
+      previous: page > 1 ? pageUrl(page - 1) : null,
+      results,
+    },
+    200,
+  );
+};
+
+export const getVideo: AppRouteHandler<typeof routes.getVideo> = async (c) => {
+  const { title } = c.req.valid("param");
+  const { format } = c.req.valid("query");
+  const video = await visibleVideo(c, title);
+  const wantsMpd =
+    format === "mpd" || (format !== "json" && /application\/dash\+xml/i.test(c.req.header("accept") ?? ""));
+  if (!wantsMpd) return c.json(await videoJson(c, video), 200);
+  if (video.status !== "ready" || !video.version) {
+    throw new ApiError("conflict", `The video is ${video.status}; its MPD exists once it is ready`);
+  }
+  const object = await c.env.MEDIA.get(`${versionPrefix(video.id, video.version)}manifest.mpd`);
+  if (!object) throw notFound();
+  const base =
+    video.visibility === "private"
+      ? (await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds)).base
+      : `${origin(c)}/v/${video.id}`;
+  const mpd = mpdWithBaseUrl(await object.text(), `${base}/${video.version}/`);
+  return c.body(mpd, 200, {
+    "content-type": "application/dash+xml",
+    "cache-control": video.visibility === "private" ? "private, max-age=60" : "public, max-age=60",
+    vary: "Accept",
+  });
+};
+
+export const patchVideo: AppRouteHandler<typeof routes.patchVideo> = async (c) => {
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const video = await ownVideo(c, id);
+  const changes: Partial<Video> = {};
+  if (body.title !== undefined) {
+    const parsed = parseUploadFields({ title: body.title }, c.var.settings);
+    if (!parsed.ok) throw new ApiError("validation_error", "Invalid video fields", { details: parsed.errors });
+    changes.title = parsed.value.title;
+  }
+  if (body.description !== undefined) changes.description = body.description;
+  if (body.visibility !== undefined) changes.visibility = body.visibility;
+  const [updated] = await c.var.db
+    .update(videos)
+    .set({ ...changes, updatedAt: new Date() })
+    .where(eq(videos.id, video.id))
+    .returning();
+  return c.json(await videoJson(c, updated ?? video), 200);
+};
+
+export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c) => {
+  const { id } = c.req.valid("param");
+  const video = await ownVideo(c, id);
+  const { db, settings, logger } = c.var;
+  const job = await activeJobFor(db, video.id);
+  if (job)
+    await createDispatcher(c.env, settings)
+      .release(job.id)
+      .catch(() => {});
+  const session = await findSession(db, video.id);
+  if (session) await discardSession(db, c.env.MEDIA, session);
+  // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
+  const removed = await deletePrefix(c.env.MEDIA, `videos/${video.id}/`);
+  await c.env.MEDIA.delete(sourceKey(video.id));
+  await db.delete(videos).where(eq(videos.id, video.id));
+  logger.info("video deleted", { videoId: video.id, objects: removed + 1 });
+  return c.body(null, 204);
+};
+
+export const createPlaybackToken: AppRouteHandler<typeof routes.createPlaybackToken> = async (c) => {
+  const { id } = c.req.valid("param");
+  const video = await ownVideo(c, id);
+  if (video.status !== "ready") throw new ApiError("conflict", `The video is ${video.status}; it cannot be played yet`);
+  let requested: number | undefined;
+  try {
+    requested = ((await c.req.json()) as { ttl_seconds?: number })?.ttl_seconds;
+  } catch {}
+  const { tokenTtlSeconds, tokenMaxTtlSeconds } = c.var.settings.playback;
+  const ttl = Math.min(Math.max(60, requested ?? tokenTtlSeconds), tokenMaxTtlSeconds);
+  const signed = await signedUrls(c, video, ttl);
+  return c.json(
+    { token: signed.token, expires_at: new Date(signed.expiresAt * 1000).toISOString(), ...signed.urls },
+    201,
+  );
+};
+
+export const downloadSource: AppRouteHandler<typeof routes.downloadSource> = async (c) => {
+  const { id } = c.req.valid("param");
+  const video = await ownVideo(c, id);
+  const filename = (video.filename ?? `${video.slug}`).replace(/[^A-Za-z0-9._-]/g, "_");
+  const res = await serveR2Object(c.env.MEDIA, sourceKey(video.id), c.req.raw, {
+    contentType: video.contentType ?? "application/octet-stream",
+    cacheControl: "private, no-store",
+    headers: { "content-disposition": `attachment; filename="${filename}"` },
+  });
+  if (!res || video.status === "uploading") throw notFound();
+  return res as never;
+};

@@ -1,0 +1,219 @@
+/**
+ * The tus 1.0 server (@tus/server) wired to this platform: a DataStore over R2 multipart uploads
+ * with the offset in D1 (./resumable.ts), and a Locker over the UploadLock Durable Object.
+ * The upload id is the video id, so the `Location` of a new upload names its video.
+ */
+
+import type { Readable } from "node:stream";
+import { Server } from "@tus/server";
+import { DataStore, ERRORS, type Lock, type Locker, Upload } from "@tus/utils";
+import { and, eq, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { videos } from "../db/schema";
+import type { Logger } from "../lib/logger";
+import type { Settings } from "../lib/settings";
+import { enqueueTranscode, sourceKey } from "../transcode/jobs";
+import { createVideo, deleteVideoRow } from "../videos/videos.data";
+import { declaredTypeError, parseUploadFields } from "./fields";
+import { appendToSession, createSession, discardSession, findSession, isComplete, UploadRefused } from "./resumable";
+import { checkDeclaredType } from "./sniff";
+
+export const TUS_PATH = "/api/uploads";
+
+/** A tus error: `@tus/server` answers `status_code` with `body`. */
+const tusError = (status_code: number, code: string, message: string, details?: unknown) => ({
+  status_code,
+  body: JSON.stringify({ error: { code, message, ...(details === undefined ? {} : { details }) } }),
+});
+
+export interface TusContext {
+  db: Database;
+  bucket: R2Bucket;
+  queue: Queue;
+  locks: DurableObjectNamespace<import("../durable/upload-lock").UploadLock>;
+  settings: Settings;
+  logger: Logger;
+  userId: string;
+}
+
+export class R2TusStore extends DataStore {
+  private readonly ctx: TusContext;
+
+  constructor(ctx: TusContext) {
+    super();
+    this.ctx = ctx;
+    this.extensions = ["creation", "creation-with-upload", "termination", "expiration"];
+  }
+
+  override getExpiration(): number {
+    return this.ctx.settings.uploadExpiryHours * 3600 * 1000;
+  }
+
+  private async ownSession(id: string) {
+    const session = await findSession(this.ctx.db, id);
+    // Another user's upload is reported as missing, never as forbidden.
+    if (!session || session.userId !== this.ctx.userId) throw ERRORS.FILE_NOT_FOUND;
+    return session;
+  }
+
+  override async create(upload: Upload): Promise<Upload> {
+    const { db, bucket, settings, userId } = this.ctx;
+    const meta = upload.metadata ?? {};
+    const fields = parseUploadFields(meta, settings);
+    if (!fields.ok) throw tusError(400, "validation_error", "Invalid upload metadata", fields.errors);
+    const size = upload.size ?? 0;
+    const video = await createVideo(db, {
+      id: upload.id,
+      ownerId: userId,
+      title: fields.value.title,
+      description: fields.value.description,
+      visibility: fields.value.visibility,
+      maxResolution: fields.value.maxResolution,
+      filename: meta.filename ?? null,
+      contentType: meta.filetype ?? null,
+      size,
+    });
+    try {
+      await createSession(db, bucket, {
+        id: upload.id,
+        videoId: video.id,
+        userId,
+        length: size,
+        metadata: meta,
+        expiresAt: new Date(Date.now() + this.getExpiration()),
+      });
+    } catch (err) {
+      await deleteVideoRow(db, video.id);
+      throw err;
+    }
+    upload.creation_date = new Date().toISOString();
+    return upload;
+  }
+
+  override async getUpload(id: string): Promise<Upload> {
+    const session = await this.ownSession(id);
+    return new Upload({
+      id,
+      size: session.length ?? undefined,
+      offset: session.offset,
+      metadata: JSON.parse(session.metadata) as Record<string, string | null>,
+      creation_date: session.createdAt.toISOString(),
+    });
+  }
+
+  override async write(stream: Readable, id: string, offset: number): Promise<number> {
+    const { db, bucket, queue, logger } = this.ctx;
+    const session = await this.ownSession(id);
+    if (session.offset !== offset) throw ERRORS.INVALID_OFFSET;
+    const declared = (JSON.parse(session.metadata) as Record<string, string | null>).filetype ?? null;
+    let newOffset: number;
+    try {
+      newOffset = await appendToSession(db, bucket, session, stream as AsyncIterable<Uint8Array>, {
+        checkHead: (head) => {
+          const check = checkDeclaredType(declared, head);
+          if (!check.ok) throw new UploadRefused(415, check.message);
+        },
+      });
+    } catch (err) {
+      if (err instanceof UploadRefused) {
+        // Refused content keeps nothing: no parts, no row, no video.
+        await discardSession(db, bucket, session);
+        await deleteVideoRow(db, session.videoId);
+        logger.info("upload refused", { videoId: session.videoId, reason: err.message });
+        throw tusError(err.status, err.status === 415 ? "unsupported_media_type" : "payload_too_large", err.message);
+      }
+      throw err;
+    }
+    if (session.length !== null && newOffset === session.length) {
+      await enqueueTranscode(db, queue, session.videoId);
+      logger.info("upload complete", { videoId: session.videoId, size: newOffset });
+    }
+    return newOffset;
+  }
+
+  override async remove(id: string): Promise<void> {
+    const { db, bucket } = this.ctx;
+    const session = await this.ownSession(id);
+    if (isComplete(session)) throw tusError(400, "bad_request", "A finished upload is deleted with its video");
+    await discardSession(db, bucket, session);
+    await bucket.delete(sourceKey(session.videoId));
+    await deleteVideoRow(db, session.videoId);
+  }
+
+  override async declareUploadLength(): Promise<void> {
+    throw ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION;
+  }
+}
+
+const LEASE_MS = 60_000;
+
+/** tus locks held in the UploadLock Durable Object of each upload. */
+export class DurableObjectLocker implements Locker {
+  private readonly ns: TusContext["locks"];
+  constructor(ns: TusContext["locks"]) {
+    this.ns = ns;
+  }
+
+  newLock(id: string): Lock {
+    const stub = this.ns.get(this.ns.idFromName(id));
+    const holder = crypto.randomUUID();
+    let renew: ReturnType<typeof setInterval> | undefined;
+    return {
+      async lock(signal: AbortSignal) {
+        let wait = 50;
+        for (;;) {
+          if (signal.aborted) throw ERRORS.ERR_LOCK_TIMEOUT;
+          if (await stub.acquire(holder, LEASE_MS)) break;
+          await new Promise((r) => setTimeout(r, wait));
+          wait = Math.min(wait * 2, 1000);
+        }
+        renew = setInterval(() => {
+          stub.acquire(holder, LEASE_MS).catch(() => {});
+        }, LEASE_MS / 3);
+      },
+      async unlock() {
+        if (renew) clearInterval(renew);
+        await stub.release(holder);
+      },
+    };
+  }
+}
+
+/** Bytes of sources the user keeps, counting unfinished uploads at their declared length. */
+async function storedBytes(db: Database, userId: string): Promise<number> {
+  const row = await db
+    .select({ total: sql<number>`coalesce(sum(${videos.size}), 0)` })
+    .from(videos)
+    .where(and(eq(videos.ownerId, userId)))
+    .get();
+  return Number(row?.total ?? 0);
+}
+
+export function createTusServer(ctx: TusContext): Server {
+  return new Server({
+    path: TUS_PATH,
+    datastore: new R2TusStore(ctx),
+    locker: new DurableObjectLocker(ctx.locks),
+    maxSize: ctx.settings.maxUploadSize,
+    respectForwardedHeaders: false,
+    disableTerminationForFinishedUploads: true,
+    namingFunction: () => crypto.randomUUID(),
+    async onUploadCreate(_req, upload) {
+      const meta = upload.metadata ?? {};
+      const fields = parseUploadFields(meta, ctx.settings);
+      if (!fields.ok) throw tusError(400, "validation_error", "Invalid upload metadata", fields.errors);
+      const typeError = declaredTypeError(meta.filetype);
+      if (typeError) throw tusError(415, "unsupported_media_type", typeError);
+      if (!upload.size || upload.size <= 0) {
+        throw tusError(400, "bad_request", "Upload-Length is required and must be above 0");
+      }
+      const quota = ctx.settings.userStorageQuotaBytes;
+      if (quota > 0 && (await storedBytes(ctx.db, ctx.userId)) + upload.size > quota) {
+        throw tusError(413, "payload_too_large", `This upload would exceed your storage quota of ${quota} bytes`);
+      }
+      return { metadata: meta };
+    },
+  });
+}
+
+export { storedBytes };

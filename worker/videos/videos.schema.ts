@@ -1,0 +1,40 @@
+import { z } from "@hono/zod-openapi";
+import { VIDEO_STATUSES, VISIBILITIES } from "../db/schema";
+
+/** The video as the API shows it (see serializeVideo). */
+export const VideoSchema = z
+  .object({
+    id: z.string().openapi({ example: "0f8fad5b-d9cb-469f-a165-70867728950e" }),
+    slug: z.string().openapi({ example: "my-holiday" }),
+    title: z.string(),
+    description: z.string(),
+    visibility: z.enum(VISIBILITIES),
+    status: z.enum(VIDEO_STATUSES),
+    progress: z.number().int().min(0).max(100),
+    error: z
+      .object({
+        code: z.string().openapi({ example: "not_video" }),
+        message: z.string(),
+      })
+      .nullable(),
+    duration: z.number().nullable().openapi({ description: "Seconds" }),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    size: z.number().int().nullable().openapi({ description: "Bytes of the uploaded source" }),
+    max_resolution: z.string().openapi({ example: "1080p" }),
+    renditions: z.array(
+      z.object({
+        height: z.number().int().nullable(),
+        width: z.number().int().nullable(),
+        bandwidth: z.number().int(),
+        codecs: z.string(),
+      }),
+    ),
+    poster_url: z.string().nullable(),
+    dash_url: z.string().nullable(),
+    hls_url: z.string().nullable(),
+    owner: z.object({ id: z.string(), username: z.string() }),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Video");
