@@ -1,4 +1,4 @@
-import { and, count, desc, eq, like, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { users, type Video, videos } from "../../db/schema";
 import { currentUser } from "../../lib/auth";
@@ -94,7 +94,7 @@ export const listVideos: AppRouteHandler<typeof routes.listVideos> = async (c) =
   } else {
     filters.push(eq(videos.visibility, "public"), eq(videos.status, status ?? "ready"));
   }
-  if (search) filters.push(like(videos.title, `%${escapeLike(search)}%`));
+  if (search) filters.push(sql`${videos.title} like ${`%${escapeLike(search)}%`} escape '\\'`);
   const where = and(...filters);
   const [total] = await db.select({ n: count() }).from(videos).where(where);
   const rows = await db
