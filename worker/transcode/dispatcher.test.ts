@@ -42,6 +42,14 @@ describe("HttpDispatcher", () => {
     expect((err as DispatchError).retryable).toBe(retryable);
   });
 
+  it("reaches the network with the runtime's own fetch (no lost `this`)", async () => {
+    const d = new HttpDispatcher("http://127.0.0.1:9", "http://a");
+    const err = (await d.dispatch(job).catch((e: unknown) => e)) as DispatchError;
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/unreachable/);
+    expect(err.message).not.toMatch(/Illegal invocation/);
+  });
+
   it("treats an unreachable transcoder as retryable", async () => {
     const d = new HttpDispatcher("http://t", "http://a", async () => {
       throw new TypeError("connection refused");

@@ -44,7 +44,12 @@ export class HttpDispatcher implements TranscoderDispatcher {
   private readonly publicBaseUrl: string;
   private readonly doFetch: typeof fetch;
 
-  constructor(transcoderUrl: string, publicBaseUrl: string, doFetch: typeof fetch = fetch) {
+  // The global fetch is wrapped: called as a method of this object it would lose its `this`.
+  constructor(
+    transcoderUrl: string,
+    publicBaseUrl: string,
+    doFetch: typeof fetch = (input, init) => fetch(input, init),
+  ) {
     this.transcoderUrl = transcoderUrl.replace(/\/+$/, "");
     this.publicBaseUrl = publicBaseUrl.replace(/\/+$/, "");
     this.doFetch = doFetch;

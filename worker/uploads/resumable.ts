@@ -107,6 +107,16 @@ export async function appendToSession(
       .where(eq(uploads.id, session.id));
   };
 
+  // One part uploads while the next fills: receiving and storing overlap, and memory stays at
+  // two parts whatever the upload's size.
+  let inflight: Promise<void> = Promise.resolve();
+  let nextPart = parts.length + 1;
+  const uploadPart = async (partNumber: number, bytes: Uint8Array) => {
+    const uploaded = await multipart.uploadPart(partNumber, bytes);
+    parts.push({ partNumber, etag: uploaded.etag });
+    await saveParts();
+  };
+
   try {
     for await (const chunk of chunks) {
       if (received + chunk.length > length) {
@@ -130,15 +140,26 @@ export async function appendToSession(
         }
       }
       for (const part of acc.push(chunk)) {
-        const partNumber = parts.length + 1;
-        const uploaded = await multipart.uploadPart(partNumber, part);
-        parts.push({ partNumber, etag: uploaded.etag });
-        await saveParts();
+        await inflight;
+        inflight = uploadPart(nextPart++, part);
       }
     }
   } finally {
-    if (!refused) await persistTail();
+    const partsStored = await inflight.then(
+      () => true,
+      () => false,
+    );
+    if (!partsStored) {
+      // A part failed: the offset falls back to the parts that are stored; the rest is resent.
+      await db
+        .update(uploads)
+        .set({ offset: parts.length * partSize, updatedAt: new Date() })
+        .where(eq(uploads.id, session.id));
+    } else if (!refused) {
+      await persistTail();
+    }
   }
+  await inflight;
   return received;
 
   async function persistTail() {

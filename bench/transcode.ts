@@ -1,0 +1,241 @@
+/**
+ * Transcoder benchmarks, on the full fixture set (scripts/make-fixtures.sh, made here if missing):
+ *
+ * - `quality`: the ladder of mezzanine-1080p-20mbps.mp4 (and of a clean 20 s excerpt of
+ *   bench-1080p-120s.mp4, for contrast) through runTranscodeJob; per rung its size and SSIM
+ *   against the source (the rung scaled back up to the source size), next to the SSIM the rung's
+ *   size alone allows (the source scaled down and up again, no encoding).
+ * - `transcode`: wall and CPU time of runTranscodeJob against the fake job API (source over HTTP,
+ *   uploads as it goes) vs. the same ffmpeg arguments reading and writing local files, on
+ *   bench-1080p-120s.mp4, side by side.
+ *
+ * TRANSCODER_X264_PRESET applies to both, as it does to the service.
+ */
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startFakeJobApi } from "../test/transcoder/fake-job-api.ts";
+import { ensureFixtures, fixture } from "../test/transcoder/fixtures.ts";
+import { buildEncodeCommand, planEncode } from "../transcoder/encode.ts";
+import { commandLine, probeMedia } from "../transcoder/ffmpeg.ts";
+import { parseMpd } from "../transcoder/manifest.ts";
+import { runTranscodeJob } from "../transcoder/pipeline.ts";
+import { settingsFromEnv } from "../transcoder/settings.ts";
+import { assessSource } from "../transcoder/source.ts";
+import { fmt, printTable, root } from "./lib.ts";
+
+const run = promisify(execFile);
+
+const clockTicks = (() => {
+  const n = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/**
+ * CPU milliseconds (user + system) of this process plus the children it has waited for, from
+ * /proc/self/stat (Linux): a delta around a child's life is that child's CPU, its own children
+ * included.
+ */
+export function selfAndChildrenCpuMs(): number {
+  const text = readFileSync("/proc/self/stat", "utf8");
+  // After "pid (comm) ": state is fields[0]; utime, stime, cutime, cstime are fields[11..14].
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return (ticks / clockTicks) * 1000;
+}
+
+const mb = (bytes: number) => `${fmt(bytes / 1e6, 1)} MB`;
+const mbps = (bitsPerSecond: number) => `${fmt(bitsPerSecond / 1e6, 2)} Mbit/s`;
+
+/**
+ * SSIM (All) against `reference` of `distorted` scaled to the reference's size; with `via`
+ * ("W:H") instead, of the reference itself scaled down to that size and back (no encoding).
+ */
+async function ssim(reference: string, width: number, height: number, rung: { distorted: string } | { via: string }) {
+  const back = `scale=${width}:${height}:flags=bicubic,setsar=1`;
+  const [inputs, graph] =
+    "distorted" in rung
+      ? [["-i", rung.distorted, "-i", reference], `[0:v]${back}[a];[1:v]setsar=1[b];[a][b]ssim`]
+      : [["-i", reference], `[0:v]split[x][y];[x]scale=${rung.via}:flags=bicubic,${back}[a];[y]setsar=1[b];[a][b]ssim`];
+  const { stderr } = await run(
+    "ffmpeg",
+    ["-hide_banner", "-nostdin", ...inputs, "-lavfi", graph, "-an", "-f", "null", "-"],
+    {
+      maxBuffer: 64 << 20,
+    },
+  );
+  const all = /SSIM .* All:([0-9.]+)/.exec(stderr)?.[1];
+  if (!all) throw new Error(`no SSIM in ffmpeg output:\n${stderr.slice(-2000)}`);
+  return Number(all);
+}
+
+async function qualityOf(label: string, source: string, targets: boolean) {
+  const api = await startFakeJobApi({ source, keepFiles: true });
+  const work = await mkdtemp(join(tmpdir(), "streambuddy-bench-"));
+  try {
+    const settings = settingsFromEnv(process.env);
+    const started = performance.now();
+    let state = "";
+    await runTranscodeJob(api.job({ maxHeight: 2160 }), {
+      signal: new AbortController().signal,
+      onStatus: (u) => {
+        state = u.state ?? state;
+      },
+      log: () => {},
+      settings: { ...settings, workDir: work },
+    });
+    if (state !== "completed") throw new Error(`transcode of ${label} ended ${state}`);
+    const seconds = (performance.now() - started) / 1000;
+    const mpd = parseMpd(await readFile(join(api.filesDir, "manifest.mpd"), "utf8"));
+    const probe = await probeMedia(source, []);
+    const sourceVideo = probe.streams.find((s) => s.codec_type === "video");
+    const width = Number(sourceVideo?.width);
+    const height = Number(sourceVideo?.height);
+    const duration = Number(probe.format.duration);
+    const sourceBytes = (await stat(source)).size;
+
+    const rows: [string, string][] = [
+      [
+        "source",
+        `${width}x${height}, ${fmt(duration, 1)} s, ${mb(sourceBytes)} (${mbps((sourceBytes * 8) / duration)})`,
+      ],
+      ["preset, encode time", `${settings.x264Preset}, ${fmt(seconds, 1)} s`],
+    ];
+    const video = mpd.representations.filter((r) => r.kind === "video");
+    const files = await readdir(api.filesDir);
+    let topBytes = 0;
+    for (const [i, rep] of video.entries()) {
+      const names = [`init-${rep.id}.m4s`, ...files.filter((n) => n.startsWith(`chunk-${rep.id}-`)).sort()];
+      const joined = join(work, `rung-${rep.id}.mp4`);
+      await writeFile(joined, Buffer.concat(await Promise.all(names.map((n) => readFile(join(api.filesDir, n))))));
+      const bytes = names.reduce((sum, n) => sum + (api.files.get(n) ?? 0), 0);
+      if (i === 0) topBytes = bytes;
+      const score = await ssim(source, width, height, { distorted: joined });
+      const ceiling = await ssim(source, width, height, { via: `${rep.width}:${rep.height}` });
+      const target = i === 0 ? 0.95 : 0.93;
+      rows.push([
+        `${rep.width}x${rep.height}`,
+        `${mb(bytes)}, avg ${mbps((bytes * 8) / duration)}, peak ${mbps(rep.bandwidth)}; SSIM ${fmt(score, 4)}${targets ? ` (target ≥ ${target})` : ""}, scaling alone allows ${fmt(ceiling, 4)}`,
+      ]);
+    }
+    rows.push([
+      "top rung vs source",
+      `${fmt((1 - topBytes / sourceBytes) * 100, 1)}% smaller${targets ? " (target ≥ 60%)" : ""}`,
+    ]);
+    printTable(`transcode quality: ${label}`, rows);
+  } finally {
+    await api.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export async function benchQuality() {
+  ensureFixtures("full");
+  await qualityOf(
+    "mezzanine-1080p-20mbps.mp4 (20 s, 1080p30, 20 Mbit/s, film grain noise)",
+    fixture("mezzanine-1080p-20mbps.mp4"),
+    true,
+  );
+  const clean = join(await mkdtemp(join(tmpdir(), "streambuddy-bench-")), "clean-20s.mp4");
+  try {
+    await run("ffmpeg", ["-v", "error", "-y", "-i", fixture("bench-1080p-120s.mp4"), "-t", "20", "-c", "copy", clean]);
+    await qualityOf("first 20 s of bench-1080p-120s.mp4 (1080p30 test pattern, no noise)", clean, false);
+  } finally {
+    await rm(join(clean, ".."), { recursive: true, force: true });
+  }
+}
+
+interface Measured {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** runTranscodeJob in its own process against the fake job API (which discards the files). */
+async function measurePipeline(source: string): Promise<Measured> {
+  const api = await startFakeJobApi({ source, keepFiles: false });
+  try {
+    const child = spawn(process.execPath, [join(root, "bench", "transcode-runner.ts"), JSON.stringify(api.job())], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += String(d);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Measured & { state: string };
+    if (code !== 0 || result.state !== "completed")
+      throw new Error(`pipeline run ended ${result.state} (exit ${code})`);
+    return result;
+  } finally {
+    await api.close();
+  }
+}
+
+/** The same ffmpeg arguments, reading the source file and writing to a local directory. */
+async function measureBare(source: string): Promise<Measured> {
+  const settings = settingsFromEnv(process.env);
+  const verdict = assessSource(await probeMedia(source, []), { maxDurationSeconds: Number.POSITIVE_INFINITY });
+  if (!verdict.ok) throw new Error(verdict.message);
+  const out = await mkdtemp(join(tmpdir(), "streambuddy-bench-bare-"));
+  try {
+    const spec = buildEncodeCommand(planEncode(verdict.source, 1080), {
+      input: source,
+      outDir: out,
+      x264Preset: settings.x264Preset,
+    });
+    const cpu0 = selfAndChildrenCpuMs();
+    const t0 = performance.now();
+    const child = spawn("ffmpeg", commandLine(spec), { stdio: ["ignore", "ignore", "inherit"] });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const wallMs = performance.now() - t0;
+    const cpuMs = selfAndChildrenCpuMs() - cpu0;
+    if (code !== 0) throw new Error(`bare ffmpeg exited ${code}`);
+    return { wallMs, cpuMs };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+export async function benchTranscode(options: { rounds: number }) {
+  ensureFixtures("full");
+  const source = fixture("bench-1080p-120s.mp4");
+  const pipeline: Measured[] = [];
+  const bare: Measured[] = [];
+  // A B B A …: drift on a shared machine hits both sides alike.
+  for (let i = 0; i < options.rounds; i++) {
+    if (i % 2 === 0) {
+      pipeline.push(await measurePipeline(source));
+      bare.push(await measureBare(source));
+    } else {
+      bare.push(await measureBare(source));
+      pipeline.push(await measurePipeline(source));
+    }
+  }
+  const median = (xs: Measured[], k: keyof Measured) => {
+    const sorted = xs.map((x) => x[k]).sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  };
+  const p = { wall: median(pipeline, "wallMs"), cpu: median(pipeline, "cpuMs") };
+  const b = { wall: median(bare, "wallMs"), cpu: median(bare, "cpuMs") };
+  const seconds = (ms: number) => `${fmt(ms / 1000, 1)} s`;
+  printTable("transcode bench-1080p-120s.mp4: runTranscodeJob (HTTP source, uploads) vs bare ffmpeg (local files)", [
+    ["preset, rounds", `${settingsFromEnv(process.env).x264Preset}, ${options.rounds} per side (median)`],
+    [
+      "pipeline wall, CPU",
+      `${seconds(p.wall)}, ${seconds(p.cpu)}  (each: ${pipeline.map((m) => `${seconds(m.wallMs)}/${seconds(m.cpuMs)}`).join(", ")})`,
+    ],
+    [
+      "bare     wall, CPU",
+      `${seconds(b.wall)}, ${seconds(b.cpu)}  (each: ${bare.map((m) => `${seconds(m.wallMs)}/${seconds(m.cpuMs)}`).join(", ")})`,
+    ],
+    ["wall ratio pipeline/bare", `${fmt(p.wall / b.wall, 3)} (target ≤ 1.10)`],
+    ["CPU ratio pipeline/bare", `${fmt(p.cpu / b.cpu, 3)} (target ≤ 1.05)`],
+  ]);
+  return { pipeline: p, bare: b };
+}
