@@ -22,6 +22,13 @@ tone='sine=frequency=440:sample_rate=48000'
 # not a video at all, and a video cut in half
 [ -f "$out/not-a-video.mp4" ] || printf 'this is plain text pretending to be an mp4\n%.0s' {1..200} > "$out/not-a-video.mp4"
 [ -f "$out/truncated.mp4" ] || head -c 300000 "$out/small-720p.mp4" > "$out/truncated.mp4"
+# phone video: stored 640x360 with a 90° display rotation (shown portrait), 4 s
+[ -f "$out/rotated-640x360.mp4" ] || { ff -f lavfi -i "testsrc2=size=640x360:rate=30:duration=4" -f lavfi -i "$tone:duration=4" \
+  -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -shortest "$out/rotated.tmp.mp4" \
+  && ff -i "$out/rotated.tmp.mp4" -c copy -metadata:s:v:0 rotate=90 "$out/rotated-640x360.mp4"; rm -f "$out/rotated.tmp.mp4"; }
+# anamorphic PAL widescreen: 720x576 stored, sample aspect ratio 64:45 (shown 1024x576), 4 s, no audio
+[ -f "$out/anamorphic-720x576.mp4" ] || ff -f lavfi -i "testsrc2=size=720x576:rate=25:duration=4" -vf setsar=64/45 \
+  -c:v libx264 -preset veryfast -pix_fmt yuv420p "$out/anamorphic-720x576.mp4"
 [ "${2:-}" = quick ] && exit 0
 
 # 20 s 1080p30 at about 20 Mbps with noise: the mezzanine for size and quality measurements

@@ -43,7 +43,9 @@ if (migrate.status !== 0) {
 const children = [];
 let stopping = false;
 
-function run(name, command, args, env) {
+const restarts = [];
+
+function run(name, command, args, env, restart = false) {
   const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
@@ -55,8 +57,20 @@ function run(name, command, args, env) {
   }
   child.on("exit", (code, signal) => {
     say(`${name} exited (${signal ?? code})`);
+    if (!stopping && restart && restarts.length < 5) {
+      // The transcoder is supervised like a container: a crash loses its job (the sweep retries
+      // it), not the platform.
+      restarts.push(Date.now());
+      setTimeout(() => {
+        restarts.splice(0, restarts.length, ...restarts.filter((t) => Date.now() - t < 60_000));
+        if (!stopping) run(name, command, args, env, restart);
+      }, 1000);
+      return;
+    }
     stop(code ?? 1);
   });
+  const at = children.findIndex((c) => c.exitCode !== null || c.signalCode !== null);
+  if (at >= 0) children.splice(at, 1);
   children.push(child);
   return child;
 }
@@ -88,10 +102,13 @@ function stop(code = 0) {
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
-run("transcoder", process.execPath, [join(root, "transcoder", "main.ts")], {
-  HOST: "127.0.0.1",
-  PORT: String(transcoderPort),
-});
+run(
+  "transcoder",
+  process.execPath,
+  [join(root, "transcoder", "main.ts")],
+  { HOST: "127.0.0.1", PORT: String(transcoderPort) },
+  true,
+);
 run(
   "api",
   bin("wrangler"),

@@ -1,5 +1,6 @@
-// Copies the API docs viewers (Swagger UI, ReDoc) from node_modules into public/vendor, so the
-// deployment serves them itself and /swagger/ and /redoc/ need no third-party network.
+// Copies the API docs viewers (Swagger UI, ReDoc) and the web app's libraries (tus-js-client,
+// dash.js) from node_modules into public/vendor, so the deployment serves them itself and no page
+// needs third-party network.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -7,12 +8,23 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
-const pkgDir = (name) => dirname(require.resolve(`${name}/package.json`));
+const pkgDir = (name) => {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    // Packages whose "exports" hide package.json (dash.js) sit where npm put them.
+    return join(root, "node_modules", name);
+  }
+};
 
 const files = [
   ["swagger-ui-dist", "swagger-ui.css", "swagger-ui-dist"],
   ["swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui-dist"],
   ["redoc", "bundles/redoc.standalone.js", "redoc"],
+  // The web app's resumable uploads and DASH player (an ES module).
+  ["tus-js-client", "dist/tus.min.js", "tus-js-client"],
+  ["dashjs", "dist/modern/esm/dash.mediaplayer.min.js", "dashjs"],
+  ["dashjs", "dist/modern/esm/dash.mediaplayer.min.js.LICENSE.txt", "dashjs"],
 ];
 for (const [pkg, file, target] of files) {
   const dest = join(root, "public", "vendor", target);

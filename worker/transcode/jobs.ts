@@ -27,18 +27,28 @@ export async function activeJobFor(db: Database, videoId: string): Promise<Job |
 }
 
 /**
- * Marks the video queued, creates its job unless one is already unfinished, and sends the queue
- * message. Safe to call twice: the unique index on unfinished jobs keeps it to one job.
+ * Marks the video queued (unless it keeps serving an earlier version), creates its job unless one
+ * is already unfinished, and sends the queue message. Safe to call twice: the unique index on
+ * unfinished jobs keeps it to one job.
  */
-export async function enqueueTranscode(db: Database, queue: Queue, videoId: string, now = Date.now()): Promise<Job> {
+export async function enqueueTranscode(
+  db: Database,
+  queue: Queue,
+  videoId: string,
+  options: { keepServing?: boolean; now?: number } = {},
+): Promise<Job> {
+  const now = options.now ?? Date.now();
   await db
     .insert(jobs)
     .values({ id: crypto.randomUUID(), videoId, version: newVersion(now), status: "queued" })
     .onConflictDoNothing();
-  await db
-    .update(videos)
-    .set({ status: "queued", progress: 0, errorCode: null, errorMessage: null, updatedAt: new Date(now) })
-    .where(eq(videos.id, videoId));
+  // A video that is already playing keeps its status while a new version is made.
+  if (!options.keepServing) {
+    await db
+      .update(videos)
+      .set({ status: "queued", progress: 0, errorCode: null, errorMessage: null, updatedAt: new Date(now) })
+      .where(eq(videos.id, videoId));
+  }
   const job = await activeJobFor(db, videoId);
   if (!job) throw new Error(`no unfinished job for video ${videoId} after enqueue`);
   await queue.send({ videoId });

@@ -8,7 +8,7 @@ import { serveR2Object } from "../../lib/r2-response";
 import type { AppEnv, AppRouteHandler } from "../../lib/types";
 import { mpdWithBaseUrl } from "../../playback/manifests";
 import { createDispatcher } from "../../transcode/dispatcher";
-import { activeJobFor, deletePrefix, sourceKey, versionPrefix } from "../../transcode/jobs";
+import { activeJobFor, deletePrefix, enqueueTranscode, sourceKey, versionPrefix } from "../../transcode/jobs";
 import { parseUploadFields } from "../../uploads/fields";
 import { discardSession, findSession } from "../../uploads/resumable";
 import {
@@ -219,4 +219,30 @@ export const downloadSource: AppRouteHandler<typeof routes.downloadSource> = asy
   });
   if (!res || video.status === "uploading") throw notFound();
   return res as never;
+};
+
+export const reprocessVideo: AppRouteHandler<typeof routes.reprocessVideo> = async (c) => {
+  const { id } = c.req.valid("param");
+  const video = await ownVideo(c, id);
+  const { db, settings, logger } = c.var;
+  if (video.status === "uploading") throw new ApiError("conflict", "The upload has not finished yet");
+  let body: { max_resolution?: string } = {};
+  try {
+    body = (await c.req.json()) as typeof body;
+  } catch {}
+  if (body.max_resolution !== undefined) {
+    const parsed = parseUploadFields({ title: video.title, max_resolution: body.max_resolution }, settings);
+    if (!parsed.ok) throw new ApiError("validation_error", "Invalid video fields", { details: parsed.errors });
+    await db.update(videos).set({ maxResolution: parsed.value.maxResolution }).where(eq(videos.id, video.id));
+  }
+  const active = await activeJobFor(db, video.id);
+  if (active) {
+    // Already under way: the message this sends finds the job leased and starts nothing.
+    await c.env.TRANSCODE_QUEUE.send({ videoId: video.id });
+  } else {
+    await enqueueTranscode(db, c.env.TRANSCODE_QUEUE, video.id, { keepServing: Boolean(video.version) });
+  }
+  logger.info("reprocess requested", { videoId: video.id, alreadyRunning: Boolean(active) });
+  const fresh = (await findVideo(db, video.id)) ?? video;
+  return c.json(await videoJson(c, fresh), 202);
 };

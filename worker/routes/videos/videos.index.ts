@@ -6,6 +6,7 @@ export const videosRouter = createRouter()
   .openapi(routes.listVideos, handlers.listVideos)
   .openapi(routes.downloadSource, handlers.downloadSource)
   .openapi(routes.createPlaybackToken, handlers.createPlaybackToken)
+  .openapi(routes.reprocessVideo, handlers.reprocessVideo)
   .openapi(routes.getVideo, handlers.getVideo)
   .openapi(routes.patchVideo, handlers.patchVideo)
   .openapi(routes.deleteVideo, handlers.deleteVideo);

@@ -163,3 +163,28 @@ export const downloadSource = createRoute({
     ...openApiErrorResponses,
   },
 });
+
+export const reprocessVideo = createRoute({
+  method: "post",
+  path: "/api/videos/{id}/reprocess",
+  tags,
+  summary: "Transcode the video again (owner only)",
+  description:
+    "Starts a new output version from the stored original; the video keeps playing its current version until " +
+    "the new one is complete, then switches and the old one is deleted. While an encode is already under way " +
+    "this changes nothing (no second encode starts). `max_resolution` may be raised up to MAX_VIDEO_QUALITY.",
+  middleware: [requireUser()] as const,
+  security: API_KEY_SECURITY,
+  request: {
+    params: IdParams,
+    body: {
+      required: false,
+      content: { "application/json": { schema: z.object({ max_resolution: z.string().optional() }) } },
+    },
+  },
+  responses: {
+    202: { description: "Queued (or already under way)", content: { "application/json": { schema: VideoSchema } } },
+    409: { ...openApiErrorResponses[404], description: "The upload has not finished" },
+    ...openApiErrorResponses,
+  },
+});

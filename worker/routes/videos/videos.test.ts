@@ -229,3 +229,42 @@ describe("POST /api/videos/{id}/playback-token/ and the original download", () =
     expect((await callApp(`/api/videos/${v.id}/source/`, { headers: b.headers })).status).toBe(403);
   });
 });
+
+describe("POST /api/videos/{id}/reprocess/", () => {
+  it("starts one new version while the current one keeps playing; asking again starts nothing more", async () => {
+    const a = await owner();
+    const v = await seedReadyVideo({ ownerId: a.id });
+    const { queue, sent } = (await import("../../testing/http")).recordingQueue();
+    const ask = () =>
+      callApp(
+        `/api/videos/${v.id}/reprocess/`,
+        {
+          method: "POST",
+          headers: { ...a.headers, "content-type": "application/json" },
+          body: JSON.stringify({ max_resolution: "720p" }),
+        },
+        queue,
+      );
+    const first = await ask();
+    expect(first.status).toBe(202);
+    expect(await first.json()).toMatchObject({ status: "ready", max_resolution: "720p" });
+    expect((await ask()).status).toBe(202);
+    const rows = await testDb().select().from(jobs).where(eq(jobs.videoId, v.id)).all();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.version).not.toBe(v.version);
+    expect(sent).toEqual([{ videoId: v.id }, { videoId: v.id }]);
+    const still = await get(`/v/${v.id}/manifest.mpd`);
+    expect(still.status).toBe(200);
+  });
+
+  it("is refused to others and before the upload finished", async () => {
+    const a = await owner();
+    const b = await owner();
+    const v = await seedReadyVideo({ ownerId: a.id });
+    expect((await callApp(`/api/videos/${v.id}/reprocess/`, { method: "POST", headers: b.headers })).status).toBe(403);
+    const uploading = await seedVideo({ ownerId: a.id, status: "uploading" });
+    expect(
+      (await callApp(`/api/videos/${uploading.id}/reprocess/`, { method: "POST", headers: a.headers })).status,
+    ).toBe(409);
+  });
+});
