@@ -2,6 +2,7 @@ import { optionalUser, registerSecuritySchemes } from "./lib/auth";
 import { apiCors } from "./lib/cors";
 import { createApp } from "./lib/create-app";
 import { apiRateLimit } from "./lib/rate-limit";
+import { adminRouter } from "./routes/admin/admin.index";
 import { authRouter } from "./routes/auth/auth.index";
 import { registerDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
@@ -9,6 +10,7 @@ import { internalRouter } from "./routes/internal/internal.index";
 import { playbackRouter } from "./routes/playback/playback.index";
 import { registerUploadDocs, uploadsRouter } from "./routes/uploads/uploads.index";
 import { videosRouter } from "./routes/videos/videos.index";
+import { webhooksRouter } from "./routes/webhooks/webhooks.index";
 
 /** The whole HTTP API: every feature router mounted on the app, and the docs built from them. */
 export function buildApp() {
@@ -24,6 +26,8 @@ export function buildApp() {
   app.route("/", uploadsRouter);
   registerUploadDocs(app);
   app.route("/", videosRouter);
+  app.route("/", webhooksRouter);
+  app.route("/", adminRouter);
   app.route("/", internalRouter);
   app.route("/", playbackRouter);
   registerDocs(app);

@@ -12,6 +12,8 @@ interface SweepDeps {
   db: Database;
   media: R2Bucket;
   queue: Queue;
+  /** The webhooks queue. */
+  events?: Queue;
   settings: Settings;
   dispatcher: TranscoderDispatcher;
   logger: Logger;
@@ -31,7 +33,7 @@ export async function sweepStaleJobs(deps: SweepDeps, now = Date.now()) {
     if (job.attempts >= settings.jobs.maxAttempts) {
       const minutes = Math.round(settings.jobs.staleAfterSeconds / 60);
       const reason = `The transcoder stopped reporting ${job.attempts} times (no word for ${minutes || 1} min each); giving up`;
-      await failJob(db, job, "transcode_failed", reason, now);
+      await failJob(db, job, "transcode_failed", reason, { now, events: deps.events });
       await deletePrefix(deps.media, versionPrefix(job.videoId, job.version));
       log.warn("job failed", { code: "transcode_failed", reason });
       failed++;
@@ -78,6 +80,7 @@ export async function runScheduledSweep(controller: ScheduledController, env: En
     db: createDb(env.DB),
     media: env.MEDIA,
     queue: env.TRANSCODE_QUEUE,
+    events: env.WEBHOOK_QUEUE,
     settings,
     dispatcher: createDispatcher(env, settings),
     logger,

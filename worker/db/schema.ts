@@ -18,6 +18,9 @@ export const users = sqliteTable(
     firstName: text("first_name").notNull().default(""),
     lastName: text("last_name").notNull().default(""),
     isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
+    /** Where `video.ready` / `video.failed` events are POSTed, signed with `webhookSecret`. */
+    webhookUrl: text("webhook_url"),
+    webhookSecret: text("webhook_secret"),
     ...timestamps,
   },
   (t) => [

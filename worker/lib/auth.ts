@@ -6,7 +6,7 @@ import { ApiError } from "./errors";
 import type { AppEnv, AppOpenAPI } from "./types";
 
 /** A user as requests see it: everything but the password hash. */
-export type AuthUser = Omit<User, "passwordHash">;
+export type AuthUser = Omit<User, "passwordHash" | "webhookSecret">;
 
 /** 32 random bytes, hex-encoded: what a client stores and sends. */
 const KEY_BYTES = 32;
@@ -45,7 +45,7 @@ export async function issueKey(db: Database, userId: string, options: { ttlDays:
   return key;
 }
 
-const { passwordHash: _omitted, ...publicUserColumns } = getTableColumns(users);
+const { passwordHash: _omitted, webhookSecret: _secret, ...publicUserColumns } = getTableColumns(users);
 
 /** The key's owner and the key's bookkeeping, in one indexed read. */
 export async function findKeyOwner(db: Database, keyHash: string) {
@@ -125,6 +125,7 @@ export async function authenticate(c: Context<AppEnv>): Promise<AuthUser | undef
     runAfterResponse(c, "recording key use", touchKey(db, found.keyId, now));
   }
   c.set("user", found.user);
+  c.get("logger")?.annotate({ userId: found.user.id });
   c.set("authKeyId", found.keyId);
   c.set("authResolved", true);
   return found.user;

@@ -86,3 +86,20 @@ describe("validation through createRouter", async () => {
     expect(JSON.stringify(body)).not.toContain("secret internals");
   });
 });
+
+describe("production without its secrets", async () => {
+  const { callApp } = await import("../testing/http");
+
+  it("refuses to serve with 503 in the envelope, and serves once they are set", async () => {
+    const bare = { ENVIRONMENT: "production", JOB_TOKEN_SECRET: "", PLAYBACK_SIGNING_KEYS: "" };
+    const refused = await callApp("/healthz", {}, undefined, bare);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as Envelope).error.code).toBe("service_unavailable");
+    const configured = await callApp("/healthz", {}, undefined, {
+      ...bare,
+      JOB_TOKEN_SECRET: "a-real-secret-of-some-length",
+      PLAYBACK_SIGNING_KEYS: "k1:another-real-secret",
+    });
+    expect(configured.status).toBe(200);
+  });
+});

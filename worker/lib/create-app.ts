@@ -5,7 +5,7 @@ import { PatternRouter } from "hono/router/pattern-router";
 import { createDb } from "../db/client";
 import { ApiError, type ErrorCode, errorBody, statusToCode } from "./errors";
 import { createLogger, parseLogLevel } from "./logger";
-import { loadSettings } from "./settings";
+import { loadSettings, missingSecrets } from "./settings";
 import type { AppEnv, AppOpenAPI } from "./types";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -56,8 +56,21 @@ export function createApp(): AppOpenAPI {
   app.use("*", async function requestContext(c, next) {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    const settings = loadSettings(c.env as unknown as Record<string, unknown>);
+    const rawEnv = c.env as unknown as Record<string, unknown>;
+    const settings = loadSettings(rawEnv);
     const logger = createLogger({ requestId }, parseLogLevel(settings.logLevel));
+    const missing = missingSecrets(rawEnv);
+    if (missing.length > 0) {
+      // Production without its secrets would sign with development keys: refuse to serve.
+      logger.error("refusing to serve: required secrets are missing", {
+        missing,
+        fix: missing.map((name) => `wrangler secret put ${name}`),
+      });
+      c.set("requestId", requestId);
+      return errorResponse(c, "service_unavailable", "The service is not configured yet", {
+        headers: { "X-Request-Id": requestId },
+      });
+    }
     c.set("requestId", requestId);
     c.set("settings", settings);
     c.set("logger", logger);

@@ -8,9 +8,12 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Adds fields to every later line of this logger (and of the request log line at the end). */
+  annotate(fields: Record<string, unknown>): void;
 }
 
-export function createLogger(context: Record<string, unknown> = {}, minLevel: LogLevel = "info"): Logger {
+export function createLogger(initial: Record<string, unknown> = {}, minLevel: LogLevel = "info"): Logger {
+  const context = { ...initial };
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < LEVELS[minLevel]) return;
     const line = JSON.stringify({ ts: new Date().toISOString(), level, msg, ...context, ...fields });
@@ -24,6 +27,9 @@ export function createLogger(context: Record<string, unknown> = {}, minLevel: Lo
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     child: (fields) => createLogger({ ...context, ...fields }, minLevel),
+    annotate: (fields) => {
+      Object.assign(context, fields);
+    },
   };
 }
 

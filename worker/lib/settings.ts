@@ -22,6 +22,8 @@ export interface Settings {
     tokenMaxTtlSeconds: number;
   };
   logLevel: string;
+  /** Users with these usernames are admins (besides those marked is_admin). */
+  adminUsernames: string[];
   /** Transcode jobs: HMAC secret of job tokens, and how long a job may stay silent. */
   jobs: {
     tokenSecret: string;
@@ -55,10 +57,26 @@ const str = (env: RawEnv, key: string, fallback: string): string => {
   return typeof v === "string" && v.trim() !== "" ? v.trim() : fallback;
 };
 
+/** The value when the setting is present at all (even empty), the fallback when absent. */
+const setOr = (env: RawEnv, key: string, fallback: string): string => {
+  const v = env[key];
+  return typeof v === "string" ? v.trim() : fallback;
+};
+
 const int = (env: RawEnv, key: string, fallback: number): number => {
   const n = Number(str(env, key, String(fallback)));
   return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
 };
+
+/** Secrets production cannot run without; elsewhere fixed development values stand in. */
+export const REQUIRED_SECRETS = ["JOB_TOKEN_SECRET", "PLAYBACK_SIGNING_KEYS"] as const;
+
+/** The required secrets that are missing, if this is production; empty otherwise. */
+export function missingSecrets(env: RawEnv): string[] {
+  const environment = str(env, "ENVIRONMENT", "development");
+  if (environment !== "production") return [];
+  return REQUIRED_SECRETS.filter((name) => str(env, name, "") === "");
+}
 
 /** "1080p", "1080" → 1080. */
 export function parseQuality(value: string, fallback: number): number {
@@ -86,13 +104,14 @@ export function loadSettings(env: RawEnv): Settings {
       ? environment
       : "development") as Settings["environment"],
     publicBaseUrl: str(env, "PUBLIC_BASE_URL", ""),
-    transcoderUrl: str(env, "TRANSCODER_URL", "http://127.0.0.1:8788"),
+    // Set but empty is meaningful for these two: no HTTP transcoder (containers), no CORS origins.
+    transcoderUrl: setOr(env, "TRANSCODER_URL", ""),
     maxUploadSize: int(env, "MAX_UPLOAD_SIZE", 10 * 1024 ** 3),
     uploadExpiryHours: Math.max(1, int(env, "UPLOAD_EXPIRY_HOURS", 24)),
     userStorageQuotaBytes: int(env, "USER_STORAGE_QUOTA_BYTES", 0),
     defaultVideoQuality: parseQuality(str(env, "DEFAULT_VIDEO_QUALITY", "1080p"), 1080),
     maxVideoQuality: parseQuality(str(env, "MAX_VIDEO_QUALITY", "2160p"), 2160),
-    corsAllowedOrigins: list(str(env, "CORS_ALLOWED_ORIGINS", "http://127.0.0.1:8787,http://localhost:8787")),
+    corsAllowedOrigins: list(setOr(env, "CORS_ALLOWED_ORIGINS", "http://127.0.0.1:8787,http://localhost:8787")),
     playbackAllowedOrigins: list(str(env, "PLAYBACK_ALLOWED_ORIGINS", "*")),
     playback: {
       signingKeys: str(env, "PLAYBACK_SIGNING_KEYS", DEV_PLAYBACK_SIGNING_KEYS),
@@ -100,6 +119,7 @@ export function loadSettings(env: RawEnv): Settings {
       tokenMaxTtlSeconds: int(env, "PLAYBACK_TOKEN_MAX_TTL_SECONDS", 24 * 3600),
     },
     logLevel: str(env, "LOG_LEVEL", "info"),
+    adminUsernames: list(str(env, "ADMIN_USERNAMES", "")),
     jobs: {
       // Production never dispatches with this default (the queue consumer refuses and logs why).
       tokenSecret: str(env, "JOB_TOKEN_SECRET", DEV_JOB_TOKEN_SECRET),

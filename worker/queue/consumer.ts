@@ -5,6 +5,8 @@ import { createLogger, type Logger, parseLogLevel } from "../lib/logger";
 import { DEV_JOB_TOKEN_SECRET, loadSettings, type Settings } from "../lib/settings";
 import { createDispatcher, DispatchError, type TranscoderDispatcher } from "../transcode/dispatcher";
 import { activeJobFor, claimJob, failJob, releaseClaim } from "../transcode/jobs";
+import { deliverWebhook } from "../webhooks/delivery";
+import { WEBHOOK_QUEUE } from "../webhooks/webhooks";
 
 export const DEAD_LETTER_QUEUE = "transcode-dlq";
 
@@ -16,6 +18,8 @@ interface ConsumerDeps {
   settings: Settings;
   dispatcher: TranscoderDispatcher;
   logger: Logger;
+  /** The webhooks queue. */
+  events?: Queue;
 }
 
 /**
@@ -39,7 +43,7 @@ export async function dispatchTranscode(message: Message<unknown>, deps: Consume
   }
   if (job.attempts > settings.jobs.maxAttempts) {
     const reason = `Transcoding was tried ${job.attempts - 1} times and never finished`;
-    await failJob(db, job, "transcode_failed", reason);
+    await failJob(db, job, "transcode_failed", reason, { events: deps.events });
     log.warn("job failed", { jobId: job.id, code: "transcode_failed", reason });
     return message.ack();
   }
@@ -66,7 +70,9 @@ export async function dispatchTranscode(message: Message<unknown>, deps: Consume
     const delaySeconds = retryDelaySeconds(message.attempts);
     log.warn("dispatch failed", { jobId: job.id, error: String(err), retryable, retryInSeconds: delaySeconds });
     if (!retryable) {
-      await failJob(db, job, "transcode_failed", `The transcoder refused the job: ${String(err)}`);
+      await failJob(db, job, "transcode_failed", `The transcoder refused the job: ${String(err)}`, {
+        events: deps.events,
+      });
       return message.ack();
     }
     return message.retry({ delaySeconds });
@@ -90,14 +96,21 @@ export async function failFromDeadLetter(message: Message<unknown>, deps: Consum
     const job = await activeJobFor(deps.db, parsed.data.videoId);
     if (job && job.status === "queued") {
       const reason = `No transcoder could be reached after ${message.attempts} deliveries; try again later`;
-      await failJob(deps.db, job, "transcode_failed", reason);
+      await failJob(deps.db, job, "transcode_failed", reason, { events: deps.events });
       deps.logger.warn("job failed", { videoId: job.videoId, jobId: job.id, code: "transcode_failed", reason });
     }
   }
   message.ack();
 }
 
-/** The `transcode` queue and its dead-letter queue. */
+/** Which queue a batch comes from; environments name theirs with a suffix (`transcode-staging`). */
+export function queueRole(name: string): "transcode" | "deadLetter" | "webhooks" {
+  if (name.startsWith(DEAD_LETTER_QUEUE)) return "deadLetter";
+  if (name.startsWith(WEBHOOK_QUEUE)) return "webhooks";
+  return "transcode";
+}
+
+/** The `transcode` queue, its dead-letter queue, and the `webhooks` queue. */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext) {
   const settings = loadSettings(env as unknown as Record<string, unknown>);
   const deps: ConsumerDeps = {
@@ -105,8 +118,11 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     settings,
     dispatcher: createDispatcher(env, settings),
     logger: createLogger({ queue: batch.queue }, parseLogLevel(settings.logLevel)),
+    events: env.WEBHOOK_QUEUE,
   };
-  const handle = batch.queue === DEAD_LETTER_QUEUE ? failFromDeadLetter : dispatchTranscode;
+  const handle = { transcode: dispatchTranscode, deadLetter: failFromDeadLetter, webhooks: deliverWebhook }[
+    queueRole(batch.queue)
+  ];
   for (const message of batch.messages) {
     try {
       await handle(message, deps);

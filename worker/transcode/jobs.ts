@@ -6,6 +6,7 @@ import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { FailureCode, Rendition } from "../../transcoder/protocol";
 import type { Database } from "../db/client";
 import { type Job, jobs, renditions, type Video, videos } from "../db/schema";
+import type { WebhookEventType, WebhookMessage } from "../webhooks/webhooks";
 
 export const ACTIVE_JOB_STATUSES = ["queued", "dispatched", "running"] as const;
 
@@ -124,6 +125,23 @@ export async function recordProgress(db: Database, job: Job, progress: number, l
   ]);
 }
 
+export interface JobEndOptions {
+  now?: number;
+  /** The webhooks queue: the owner hears of the video becoming ready or failing. */
+  events?: Queue;
+}
+
+async function announce(events: Queue | undefined, type: WebhookEventType, video: Video, now: number) {
+  if (!events) return;
+  const message: WebhookMessage = {
+    type,
+    videoId: video.id,
+    userId: video.ownerId,
+    occurredAt: new Date(now).toISOString(),
+  };
+  await events.send(message);
+}
+
 export interface Completion {
   duration: number;
   width: number;
@@ -135,7 +153,8 @@ export interface Completion {
  * Flips the video to the job's version in one batch: renditions replaced, video ready, job
  * completed. Returns the version that was served before, whose objects the caller deletes.
  */
-export async function completeJob(db: Database, job: Job, done: Completion, now = Date.now()) {
+export async function completeJob(db: Database, job: Job, done: Completion, options: JobEndOptions = {}) {
+  const now = options.now ?? Date.now();
   const video = await db.select().from(videos).where(eq(videos.id, job.videoId)).get();
   if (!video) return { previousVersion: null as string | null, video: undefined };
   await db.batch([
@@ -178,6 +197,7 @@ export async function completeJob(db: Database, job: Job, done: Completion, now 
       .where(eq(jobs.id, job.id)),
   ]);
   const previousVersion = video.version && video.version !== job.version ? video.version : null;
+  await announce(options.events, "video.ready", video, now);
   return { previousVersion, video };
 }
 
@@ -190,8 +210,9 @@ export async function failJob(
   job: Job,
   code: FailureCode,
   message: string,
-  now = Date.now(),
+  options: JobEndOptions = {},
 ): Promise<Video | undefined> {
+  const now = options.now ?? Date.now();
   const video = await db.select().from(videos).where(eq(videos.id, job.videoId)).get();
   const stillServing = Boolean(video?.version);
   await db.batch([
@@ -208,6 +229,7 @@ export async function failJob(
       )
       .where(eq(videos.id, job.videoId)),
   ]);
+  if (video && !stillServing) await announce(options.events, "video.failed", video, now);
   return video;
 }
 

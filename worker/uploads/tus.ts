@@ -53,6 +53,7 @@ export class R2TusStore extends DataStore {
     const session = await findSession(this.ctx.db, id);
     // Another user's upload is reported as missing, never as forbidden.
     if (!session || session.userId !== this.ctx.userId) throw ERRORS.FILE_NOT_FOUND;
+    this.ctx.logger.annotate({ videoId: session.videoId });
     return session;
   }
 

@@ -83,6 +83,7 @@ export const register: AppRouteHandler<RegisterRoute> = async (c) => {
     firstName: "",
     lastName: "",
     isAdmin: false,
+    webhookUrl: null,
     createdAt: now,
     updatedAt: now,
   };

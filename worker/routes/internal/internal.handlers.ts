@@ -103,7 +103,7 @@ export async function handleJobEvent(c: C) {
         details: { missing: missing.length },
       });
     }
-    const { previousVersion, video } = await completeJob(db, job, event);
+    const { previousVersion, video } = await completeJob(db, job, event, { events: c.env.WEBHOOK_QUEUE });
     if (!video) {
       // The video was deleted while it was being transcoded: nothing to publish.
       await deletePrefix(c.env.MEDIA, prefix);
@@ -120,7 +120,7 @@ export async function handleJobEvent(c: C) {
     return c.json({ ok: true });
   }
 
-  await failJob(db, job, event.code, event.message);
+  await failJob(db, job, event.code, event.message, { events: c.env.WEBHOOK_QUEUE });
   log.warn("job failed", { code: event.code, reason: event.message });
   await afterResponse(
     c,

@@ -26,6 +26,7 @@ export const requireJobToken = createMiddleware<InternalEnv>(async function requ
   const job = await currentAttempt(c.var.db, claims.jobId, claims.attempt);
   if (!job) throw new ApiError("gone", "This job attempt has ended or was superseded");
   c.set("job", job);
+  c.var.logger.annotate({ jobId: job.id, videoId: job.videoId, attempt: job.attempts });
   await next();
 });
 

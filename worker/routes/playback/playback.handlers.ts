@@ -24,6 +24,7 @@ const notFound = () => new ApiError("not_found", "No such video file");
 async function playableVideo(c: C, id: string, token: string | undefined): Promise<Video & { version: string }> {
   const video = await findVideo(c.var.db, id);
   if (!video || video.id !== id || !video.version) throw notFound();
+  c.var.logger.annotate({ videoId: video.id });
   if (token !== undefined) {
     const keys = parseSigningKeys(c.var.settings.playback.signingKeys);
     const check = await verifyPlaybackToken(keys, video.id, token);

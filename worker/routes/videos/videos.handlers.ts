@@ -29,6 +29,7 @@ async function visibleVideo(c: C, idOrSlug: string): Promise<Video> {
   const video = await findVideo(c.var.db, idOrSlug);
   if (!video) throw notFound();
   if (video.visibility === "private" && c.var.user?.id !== video.ownerId) throw notFound();
+  c.var.logger.annotate({ videoId: video.id });
   return video;
 }
 
@@ -37,6 +38,7 @@ async function ownVideo(c: C, id: string): Promise<Video> {
   const user = currentUser(c);
   const video = await findVideo(c.var.db, id);
   if (!video || video.id !== id) throw notFound();
+  c.var.logger.annotate({ videoId: video.id });
   if (video.ownerId !== user.id) {
     if (video.visibility === "private") throw notFound();
     throw new ApiError("forbidden", "Only the owner may change this video");

@@ -1,0 +1,71 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { API_KEY_SECURITY, requireUser } from "../../lib/auth";
+import { openApiErrorResponses } from "../../lib/errors";
+
+const tags = ["Webhooks"];
+
+export const WebhookSchema = z
+  .object({
+    url: z.string().nullable(),
+    secret: z
+      .string()
+      .optional()
+      .openapi({ description: "Shown only when the webhook is set: verify `Webhook-Signature` with it." }),
+    events: z.array(z.string()),
+  })
+  .openapi("Webhook");
+
+const description =
+  "Events `video.ready` and `video.failed` are POSTed as JSON `{id, type, created_at, data: <video>}` with " +
+  '`Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>` and ' +
+  "`Webhook-Id`. Any 2xx answer acknowledges; anything else is retried with back-off (1 min up to 1 h, " +
+  "8 attempts). In production the URL must be https on a public host.";
+
+export const getWebhook = createRoute({
+  method: "get",
+  path: "/api/webhook",
+  tags,
+  summary: "The caller's webhook",
+  description,
+  middleware: [requireUser()] as const,
+  security: API_KEY_SECURITY,
+  responses: {
+    200: {
+      description: "The webhook (url null when none)",
+      content: { "application/json": { schema: WebhookSchema } },
+    },
+    ...openApiErrorResponses,
+  },
+});
+
+export const putWebhook = createRoute({
+  method: "put",
+  path: "/api/webhook",
+  tags,
+  summary: "Set the caller's webhook URL; a new secret is returned",
+  description,
+  middleware: [requireUser()] as const,
+  security: API_KEY_SECURITY,
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: z.object({ url: z.string().min(1).max(2048) }).openapi("WebhookUpdate") },
+      },
+    },
+  },
+  responses: {
+    200: { description: "Set", content: { "application/json": { schema: WebhookSchema } } },
+    ...openApiErrorResponses,
+  },
+});
+
+export const deleteWebhook = createRoute({
+  method: "delete",
+  path: "/api/webhook",
+  tags,
+  summary: "Remove the caller's webhook",
+  middleware: [requireUser()] as const,
+  security: API_KEY_SECURITY,
+  responses: { 204: { description: "Removed" }, ...openApiErrorResponses },
+});

@@ -1,0 +1,170 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { users } from "../../db/schema";
+import { createLogger } from "../../lib/logger";
+import { loadSettings } from "../../lib/settings";
+import { callApp, recordingQueue } from "../../testing/http";
+import { seedReadyVideo, seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
+import { completeJob, failJob, newVersion } from "../../transcode/jobs";
+import { deliverWebhook } from "../../webhooks/delivery";
+import { verifyWebhook } from "../../webhooks/webhooks";
+
+const put = (auth: Record<string, string>, url: string, vars?: Record<string, string>) =>
+  callApp(
+    "/api/webhook/",
+    { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ url }) },
+    undefined,
+    vars,
+  );
+
+describe("webhook settings", () => {
+  it("sets a URL with a fresh secret, shows the URL without the secret, and removes it", async () => {
+    const user = await seedUserWithKey();
+    const res = await put(user.auth, "https://hooks.example.com/in");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { url: string; secret: string; events: string[] };
+    expect(body).toMatchObject({ url: "https://hooks.example.com/in", events: ["video.ready", "video.failed"] });
+    expect(body.secret).toMatch(/^whsec_[0-9a-f]{48}$/);
+    const shown = await (await callApp("/api/webhook/", { headers: user.auth })).json();
+    expect(shown).toEqual({ url: "https://hooks.example.com/in", events: ["video.ready", "video.failed"] });
+    expect((await callApp("/api/webhook/", { method: "DELETE", headers: user.auth })).status).toBe(204);
+    expect(await (await callApp("/api/webhook/", { headers: user.auth })).json()).toMatchObject({ url: null });
+  });
+
+  it("refuses private and loopback targets in production", async () => {
+    const user = await seedUserWithKey();
+    const production = {
+      ENVIRONMENT: "production",
+      JOB_TOKEN_SECRET: "x".repeat(32),
+      PLAYBACK_SIGNING_KEYS: "k:0123456789abcdef",
+    };
+    for (const url of ["http://127.0.0.1:9000/x", "https://10.0.0.8/x", "https://localhost/x", "https://[::1]/x"]) {
+      const res = await put(user.auth, url, production);
+      expect(res.status, url).toBe(400);
+    }
+    expect((await put(user.auth, "https://hooks.example.com/x", production)).status).toBe(200);
+  });
+
+  it("is for authenticated users only", async () => {
+    expect((await callApp("/api/webhook/", {})).status).toBe(401);
+  });
+});
+
+describe("video events", () => {
+  it("announces video.ready and video.failed on the webhooks queue", async () => {
+    const { queue, sent } = recordingQueue();
+    const db = testDb();
+    const ready = await seedVideo({ status: "processing" });
+    const job = { id: "j1", videoId: ready.id, version: newVersion(), status: "running" as const, attempts: 1 };
+    await completeJob(
+      db,
+      job as never,
+      {
+        duration: 1,
+        width: 2,
+        height: 2,
+        renditions: [{ id: "0", kind: "video", width: 2, height: 2, bandwidth: 1, codecs: "avc1" }],
+      },
+      { events: queue },
+    );
+    const failed = await seedVideo({ status: "processing" });
+    await failJob(db, { ...job, videoId: failed.id } as never, "not_video", "No video stream", { events: queue });
+    expect(sent).toEqual([
+      expect.objectContaining({ type: "video.ready", videoId: ready.id, userId: ready.ownerId }),
+      expect.objectContaining({ type: "video.failed", videoId: failed.id, userId: failed.ownerId }),
+    ]);
+  });
+});
+
+describe("webhook delivery", () => {
+  function message(body: unknown, attempts = 1) {
+    const state = { acked: false, retry: undefined as undefined | { delaySeconds?: number } };
+    const msg = {
+      id: "msg-1",
+      attempts,
+      timestamp: new Date(),
+      body,
+      ack: () => void (state.acked = true),
+      retry: (o?: { delaySeconds?: number }) => void (state.retry = o ?? {}),
+    } as unknown as Message<unknown>;
+    return { msg, state };
+  }
+
+  async function owner(url: string | null) {
+    const user = await seedUserWithKey();
+    await testDb()
+      .update(users)
+      .set({ webhookUrl: url, webhookSecret: url ? "whsec_test" : null })
+      .where(eq(users.id, user.id));
+    return user;
+  }
+
+  const deps = (fetcher: typeof fetch) => ({
+    db: testDb(),
+    settings: loadSettings(env as unknown as Record<string, unknown>),
+    logger: createLogger({}, "error"),
+    fetch: fetcher,
+  });
+
+  it("POSTs the signed event with the video and acknowledges a 2xx", async () => {
+    const user = await owner("https://hooks.example.com/in");
+    const video = await seedReadyVideo({ ownerId: user.id });
+    const seen: Request[] = [];
+    const { msg, state } = message({
+      type: "video.ready",
+      videoId: video.id,
+      userId: user.id,
+      occurredAt: new Date().toISOString(),
+    });
+    await deliverWebhook(
+      msg,
+      deps(async (input, init) => {
+        seen.push(new Request(input, init));
+        return new Response("ok");
+      }),
+    );
+    expect(state.acked).toBe(true);
+    const req = seen[0] as Request;
+    expect(req.url).toBe("https://hooks.example.com/in");
+    const body = await req.text();
+    expect(await verifyWebhook("whsec_test", body, req.headers.get("webhook-signature") ?? "")).toBe(true);
+    expect(JSON.parse(body)).toMatchObject({ type: "video.ready", data: { id: video.id, status: "ready" } });
+  });
+
+  it("retries with back-off when the endpoint fails or does not answer", async () => {
+    const user = await owner("https://hooks.example.com/in");
+    const video = await seedReadyVideo({ ownerId: user.id });
+    const body = { type: "video.ready", videoId: video.id, userId: user.id, occurredAt: new Date().toISOString() };
+    const failing = message(body, 3);
+    await deliverWebhook(
+      failing.msg,
+      deps(async () => new Response("nope", { status: 500 })),
+    );
+    expect(failing.state).toMatchObject({ acked: false, retry: { delaySeconds: 240 } });
+    const unreachable = message(body, 1);
+    await deliverWebhook(
+      unreachable.msg,
+      deps(async () => {
+        throw new TypeError("connect failed");
+      }),
+    );
+    expect(unreachable.state.retry).toEqual({ delaySeconds: 60 });
+  });
+
+  it("sends nothing for users without a webhook", async () => {
+    const user = await owner(null);
+    const video = await seedReadyVideo({ ownerId: user.id });
+    let called = false;
+    const { msg, state } = message({ type: "video.failed", videoId: video.id, userId: user.id, occurredAt: "x" });
+    await deliverWebhook(
+      msg,
+      deps(async () => {
+        called = true;
+        return new Response("ok");
+      }),
+    );
+    expect(state.acked).toBe(true);
+    expect(called).toBe(false);
+  });
+});

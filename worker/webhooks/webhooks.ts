@@ -1,0 +1,106 @@
+/**
+ * Webhooks: `video.ready` and `video.failed`, POSTed to the owner's URL, signed like Stripe's and
+ * Cloudflare Stream's: `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
+ * Deliveries go through the `webhooks` queue, so a failing endpoint is retried with back-off
+ * without holding up anything else.
+ */
+import { z } from "zod";
+
+export const WEBHOOK_QUEUE = "webhooks";
+export const WEBHOOK_EVENT_TYPES = ["video.ready", "video.failed"] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export const WebhookMessageSchema = z.object({
+  type: z.enum(WEBHOOK_EVENT_TYPES),
+  videoId: z.string().min(1),
+  userId: z.string().min(1),
+  occurredAt: z.string(),
+});
+export type WebhookMessage = z.infer<typeof WebhookMessageSchema>;
+
+const encoder = new TextEncoder();
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+export async function signWebhook(secret: string, body: string, timestamp: number): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`));
+  return `t=${timestamp},v1=${hex(mac)}`;
+}
+
+/** What a receiver does: recompute and compare, and refuse old timestamps (replays). */
+export async function verifyWebhook(
+  secret: string,
+  body: string,
+  header: string,
+  toleranceSeconds = 300,
+  now = Date.now(),
+): Promise<boolean> {
+  const t = Number(/(?:^|,)t=(\d+)/.exec(header)?.[1]);
+  const v1 = /(?:^|,)v1=([0-9a-f]{64})/.exec(header)?.[1];
+  if (!Number.isFinite(t) || !v1 || Math.abs(now / 1000 - t) > toleranceSeconds) return false;
+  const expected = (await signWebhook(secret, body, t)).split("v1=")[1] ?? "";
+  let diff = 0;
+  for (let i = 0; i < 64; i++) diff |= expected.charCodeAt(i) ^ v1.charCodeAt(i);
+  return diff === 0;
+}
+
+export function newWebhookSecret(): string {
+  return `whsec_${hex(crypto.getRandomValues(new Uint8Array(24)).buffer)}`;
+}
+
+/** Seconds before delivery attempt n+1 (1 min, 2, 4, … capped at 1 h). */
+export const webhookRetryDelay = (attempts: number) => Math.min(3600, 60 * 2 ** Math.max(0, attempts - 1));
+
+const isIPv4 = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h);
+
+function privateIPv4(h: string): boolean {
+  const [a = 0, b = 0] = h.split(".").map(Number);
+  return (
+    a === 0 ||
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    a >= 224
+  );
+}
+
+function privateIPv6(h: string): boolean {
+  const v = h.toLowerCase();
+  if (v === "::" || v === "::1") return true;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v);
+  if (mapped) return privateIPv4(mapped[1] as string);
+  return /^(fc|fd|fe8|fe9|fea|feb|ff)/.test(v);
+}
+
+/**
+ * Whether a webhook may be sent to `url`. In production only https to public hosts: no private,
+ * loopback, link-local or internal addresses, no ports but 443. Elsewhere http and loopback
+ * are allowed too, so a receiver on the same machine works during development.
+ */
+export function webhookUrlProblem(url: string, production: boolean): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "The webhook URL is not a valid URL";
+  }
+  if (url.length > 2048) return "The webhook URL is longer than 2048 characters";
+  if (parsed.username || parsed.password) return "The webhook URL must not carry credentials";
+  if (!production) return ["http:", "https:"].includes(parsed.protocol) ? null : "The webhook URL must be http(s)";
+  if (parsed.protocol !== "https:") return "The webhook URL must use https";
+  if (parsed.port && parsed.port !== "443") return "The webhook URL must use the standard https port";
+  const host = parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal") || host.endsWith(".local")) {
+    return "The webhook URL must point at a public host";
+  }
+  if ((isIPv4(host) && privateIPv4(host)) || (host.includes(":") && privateIPv6(host)) || !host.includes(".")) {
+    return "The webhook URL must point at a public address";
+  }
+  return null;
+}
