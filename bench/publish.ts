@@ -27,7 +27,8 @@ export async function acceptingTranscoder() {
 export async function completeJob(job: TranscodeJob, files: Record<string, Uint8Array | string>) {
   const auth = { authorization: `Bearer ${job.token}` };
   for (const [name, body] of Object.entries(files)) {
-    const res = await fetch(`${job.apiBase}/files/${name}`, { method: "PUT", headers: auth, body });
+    const bytes = typeof body === "string" ? body : new Blob([body as Uint8Array<ArrayBuffer>]);
+    const res = await fetch(`${job.apiBase}/files/${name}`, { method: "PUT", headers: auth, body: bytes });
     if (res.status !== 201) throw new Error(`PUT ${name}: ${res.status} ${await res.text()}`);
   }
   const res = await fetch(`${job.apiBase}/events`, {

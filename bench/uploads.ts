@@ -11,7 +11,7 @@ const MiB = 1024 * 1024;
 const CHUNK = 50 * MiB;
 
 /** Deterministic bytes that start like an MP4; `at` is the offset of the first byte. */
-function block(at: number, size: number): Uint8Array {
+function block(at: number, size: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   const pattern = new Uint32Array(out.buffer, 0, Math.floor(size / 4));
   for (let i = 0; i < pattern.length; i++) pattern[i] = (at / 4 + i) * 2654435761;

@@ -1,4 +1,5 @@
 import { optionalUser, registerSecuritySchemes } from "./lib/auth";
+import { jsonBodyLimit } from "./lib/body-limit";
 import { apiCors } from "./lib/cors";
 import { createApp } from "./lib/create-app";
 import { apiRateLimit } from "./lib/rate-limit";
@@ -20,6 +21,8 @@ export function buildApp() {
   // user's or the client IP's counter (a bad key is counted against the IP before its 401);
   // optionalUser() then only makes `c.var.user` explicit for the routes.
   app.use("/api/*", apiCors(), apiRateLimit(), optionalUser());
+  // JSON bodies above MAX_JSON_BODY_BYTES are refused 413 before anything parses them.
+  app.use("/api/*", jsonBodyLimit());
   registerSecuritySchemes(app);
   app.route("/", healthRouter);
   app.route("/", authRouter);

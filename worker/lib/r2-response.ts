@@ -1,7 +1,9 @@
 /**
- * Serves an R2 object as an HTTP answer, streamed: single byte ranges (206/416), strong ETags with
- * If-None-Match (304), HEAD, and whatever caching headers the caller sets.
+ * Serves an R2 object as an HTTP answer, streamed: single byte ranges (206; an unsatisfiable one
+ * throws the 416 `ApiError`), strong ETags with If-None-Match (304), HEAD, and whatever caching
+ * headers the caller sets.
  */
+import { ApiError } from "./errors";
 import { parseRange } from "./range";
 
 export interface ServeOptions {
@@ -25,13 +27,15 @@ export async function serveR2Object(
   if (options.cacheControl) headers.set("cache-control", options.cacheControl);
 
   const ifNoneMatch = request.headers.get("if-none-match");
-  if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === head.httpEtag || t.trim() === "*")) {
+  const tags = ifNoneMatch?.split(",").map((t) => t.trim()) ?? [];
+  if (tags.includes(head.httpEtag) || tags.includes("*")) {
     return new Response(null, { status: 304, headers });
   }
   const range = parseRange(request.headers.get("range"), head.size);
   if (range.kind === "unsatisfiable") {
-    headers.set("content-range", `bytes */${head.size}`);
-    return new Response(null, { status: 416, headers });
+    // In the error envelope like every other refusal, with the size a client needs to retry.
+    const message = `No byte of the requested range lies within this ${head.size}-byte file`;
+    throw new ApiError("range_not_satisfiable", message, { headers: { "Content-Range": `bytes */${head.size}` } });
   }
   const isHead = request.method === "HEAD";
   if (range.kind === "range") {

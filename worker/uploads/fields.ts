@@ -7,6 +7,9 @@ import { ACCEPTED_TYPES_TEXT, isAcceptableDeclaredType } from "./sniff";
 // Control characters (C0, DEL, C1) have no place in a title.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Bidirectional embeddings, overrides and isolates reorder the text around them, so a title could
+// be shown as something other than what it says (e.g. "clip\u202Egnp.exe" reads "clipexe.png").
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
 
 export const UploadFieldsSchema = z.object({
   title: z
@@ -17,7 +20,8 @@ export const UploadFieldsSchema = z.object({
         .string()
         .min(1, "The title must not be empty")
         .max(200, "The title is at most 200 characters")
-        .refine((s) => !CONTROL.test(s), "The title must not contain control characters"),
+        .refine((s) => !CONTROL.test(s), "The title must not contain control characters")
+        .refine((s) => !BIDI_CONTROL.test(s), "The title must not contain bidirectional override characters"),
     ),
   description: z
     .string()

@@ -6,10 +6,11 @@
 
 import type { Readable } from "node:stream";
 import { Server } from "@tus/server";
-import { DataStore, ERRORS, type Lock, type Locker, Upload } from "@tus/utils";
+import { DataStore, ERRORS, type Lock, type Locker, TUS_RESUMABLE, TUS_VERSION, Upload } from "@tus/utils";
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { videos } from "../db/schema";
+import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import type { Settings } from "../lib/settings";
 import { enqueueTranscode, sourceKey } from "../transcode/jobs";
@@ -25,6 +26,32 @@ const tusError = (status_code: number, code: string, message: string, details?: 
   status_code,
   body: JSON.stringify({ error: { code, message, ...(details === undefined ? {} : { details }) } }),
 });
+
+/**
+ * The refusals @tus/server answers differently from the tus 1.0 specification, made here before it
+ * runs: a missing or other `Tus-Resumable` is 412 with `Tus-Version` (it answers another version
+ * 400), a PATCH without `Content-Type: application/offset+octet-stream` is 415 (it answers 400, or
+ * 403 without the header), and a PATCH without `Upload-Offset` is 400 (it answers 403).
+ */
+export function tusProtocolError(req: Request): ApiError | null {
+  if (req.method === "OPTIONS" || req.method === "GET") return null;
+  const headers = { "Tus-Resumable": TUS_RESUMABLE };
+  if (req.headers.get("tus-resumable") !== TUS_RESUMABLE) {
+    const message = `Send Tus-Resumable: ${TUS_RESUMABLE}, the protocol version spoken here`;
+    return new ApiError("precondition_failed", message, {
+      headers: { ...headers, "Tus-Version": TUS_VERSION.join(",") },
+    });
+  }
+  if (req.method !== "PATCH") return null;
+  if (req.headers.get("content-type") !== "application/offset+octet-stream") {
+    const message = "PATCH bodies are sent as Content-Type: application/offset+octet-stream";
+    return new ApiError("unsupported_media_type", message, { headers });
+  }
+  if (req.headers.get("upload-offset") === null) {
+    return new ApiError("bad_request", "PATCH requires Upload-Offset", { headers });
+  }
+  return null;
+}
 
 export interface TusContext {
   db: Database;

@@ -8,7 +8,7 @@ import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../
 import { PartAccumulator } from "../../uploads/parts";
 import { DEFAULT_PART_SIZE } from "../../uploads/resumable";
 import { checkDeclaredType, SNIFF_BYTES } from "../../uploads/sniff";
-import { createTusServer, storedBytes, TUS_PATH } from "../../uploads/tus";
+import { createTusServer, storedBytes, TUS_PATH, tusProtocolError } from "../../uploads/tus";
 import { createVideo, publicPlaybackUrls, serializeVideo } from "../../videos/videos.data";
 
 type C = Context<AppEnv>;
@@ -148,6 +148,13 @@ export async function classicUpload(c: C) {
   }
 }
 
+/** CORS is apiCors()'s: the tus server's own headers would allow any origin. */
+function withoutTusCors(res: Response): Response {
+  const headers = new Headers(res.headers);
+  for (const name of [...headers.keys()]) if (name.startsWith("access-control-")) headers.delete(name);
+  return new Response(res.body, { status: res.status, headers });
+}
+
 /** Headers a tus answer carries beyond the protocol's own. */
 function withVideoId(res: Response): Response {
   const location = res.headers.get("location");
@@ -183,6 +190,8 @@ async function inEnvelope(c: C, res: Response): Promise<Response> {
 export async function tusUpload(c: C) {
   const { db, settings, logger } = c.var;
   const user = c.req.method === "OPTIONS" ? undefined : currentUser(c);
+  const refusal = tusProtocolError(c.req.raw);
+  if (refusal) throw refusal;
   const server = createTusServer({
     db,
     bucket: c.env.MEDIA,
@@ -193,7 +202,7 @@ export async function tusUpload(c: C) {
     userId: user?.id ?? "",
   });
   const res = await server.handleWeb(c.req.raw);
-  return inEnvelope(c, withVideoId(res));
+  return inEnvelope(c, withVideoId(withoutTusCors(res)));
 }
 
 export { TUS_PATH };

@@ -85,8 +85,12 @@ describe("webhook delivery", () => {
       attempts,
       timestamp: new Date(),
       body,
-      ack: () => void (state.acked = true),
-      retry: (o?: { delaySeconds?: number }) => void (state.retry = o ?? {}),
+      ack: () => {
+        state.acked = true;
+      },
+      retry: (o?: { delaySeconds?: number }) => {
+        state.retry = o ?? {};
+      },
     } as unknown as Message<unknown>;
     return { msg, state };
   }
