@@ -67,3 +67,38 @@ describe("resumable upload with a stock tus client", () => {
     expect(await sha256Response(source)).toBe(await sha256File(file));
   });
 });
+
+describe("refusals over a real connection", () => {
+  it("answers a text file sent through tus with 415 while the client is still sending", async () => {
+    const account = await register(api);
+    const text = Buffer.from("this is plain text pretending to be an mp4\n".repeat(200_000));
+    const meta = (o: Record<string, string>) =>
+      Object.entries(o)
+        .map(([k, v]) => `${k} ${Buffer.from(v).toString("base64")}`)
+        .join(",");
+    const created = await fetch(`${api}/api/uploads/`, {
+      method: "POST",
+      headers: {
+        ...account.auth,
+        "tus-resumable": "1.0.0",
+        "upload-length": String(text.length),
+        "upload-metadata": meta({ title: "Not a video", filetype: "video/mp4", filename: "x.mp4" }),
+      },
+    });
+    expect(created.status).toBe(201);
+    const res = await fetch(created.headers.get("location") ?? "", {
+      method: "PATCH",
+      headers: {
+        ...account.auth,
+        "tus-resumable": "1.0.0",
+        "upload-offset": "0",
+        "content-type": "application/offset+octet-stream",
+      },
+      body: text,
+    });
+    expect(res.status).toBe(415);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("unsupported_media_type");
+    expect(body.error.message).toMatch(/not a video/);
+  });
+});

@@ -63,8 +63,26 @@ export interface TusContext {
   userId: string;
 }
 
+/** At most this much of a refused request is read (and discarded) before answering. */
+const DRAIN_LIMIT = 128 * 1024 * 1024;
+
+async function drain(iterator: AsyncIterator<Uint8Array>, limit: number) {
+  let read = 0;
+  try {
+    while (read < limit) {
+      const { value, done } = await iterator.next();
+      if (done) return;
+      read += value.length;
+    }
+  } catch {
+    // The client went away: nothing left to drain.
+  }
+}
+
 export class R2TusStore extends DataStore {
   private readonly ctx: TusContext;
+  /** The refusal of the content of this request, if any (see write). */
+  refusal: { status_code: number; body: string } | undefined;
 
   constructor(ctx: TusContext) {
     super();
@@ -134,9 +152,13 @@ export class R2TusStore extends DataStore {
     const session = await this.ownSession(id);
     if (session.offset !== offset) throw ERRORS.INVALID_OFFSET;
     const declared = (JSON.parse(session.metadata) as Record<string, string | null>).filetype ?? null;
+    // Read through an iterator that a refusal does not close, so the rest of the body can be
+    // drained: a client gets the answer only once it has finished sending.
+    const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const chunks: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) };
     let newOffset: number;
     try {
-      newOffset = await appendToSession(db, bucket, session, stream as AsyncIterable<Uint8Array>, {
+      newOffset = await appendToSession(db, bucket, session, chunks, {
         checkHead: (head) => {
           const check = checkDeclaredType(declared, head);
           if (!check.ok) throw new UploadRefused(415, check.message);
@@ -148,7 +170,15 @@ export class R2TusStore extends DataStore {
         await discardSession(db, bucket, session);
         await deleteVideoRow(db, session.videoId);
         logger.info("upload refused", { videoId: session.videoId, reason: err.message });
-        throw tusError(err.status, err.status === 415 ? "unsupported_media_type" : "payload_too_large", err.message);
+        await drain(iterator, DRAIN_LIMIT);
+        // Kept as well as thrown: when the client is still sending, @tus/server reports the broken
+        // request stream ("aborted") rather than this error, and the answer must be the refusal.
+        this.refusal = tusError(
+          err.status,
+          err.status === 415 ? "unsupported_media_type" : "payload_too_large",
+          err.message,
+        );
+        throw this.refusal;
       }
       throw err;
     }

@@ -8,7 +8,7 @@ import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../
 import { PartAccumulator } from "../../uploads/parts";
 import { DEFAULT_PART_SIZE } from "../../uploads/resumable";
 import { checkDeclaredType, SNIFF_BYTES } from "../../uploads/sniff";
-import { createTusServer, storedBytes, TUS_PATH, tusProtocolError } from "../../uploads/tus";
+import { createTusServer, type R2TusStore, storedBytes, TUS_PATH, tusProtocolError } from "../../uploads/tus";
 import { createVideo, publicPlaybackUrls, serializeVideo } from "../../videos/videos.data";
 
 type C = Context<AppEnv>;
@@ -202,6 +202,13 @@ export async function tusUpload(c: C) {
     userId: user?.id ?? "",
   });
   const res = await server.handleWeb(c.req.raw);
+  const refused = (server.datastore as R2TusStore).refusal;
+  if (refused) {
+    return inEnvelope(
+      c,
+      new Response(refused.body, { status: refused.status_code, headers: { "tus-resumable": "1.0.0" } }),
+    );
+  }
   return inEnvelope(c, withVideoId(withoutTusCors(res)));
 }
 
