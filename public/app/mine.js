@@ -1,0 +1,247 @@
+/**
+ * My videos: every upload of the signed-in user in every state, refreshed while any is still
+ * on its way to ready; edit (title, description, visibility) and delete.
+ */
+import { ApiError, api, describeError, requireSession } from "./api.js";
+import { formatBytes, formatDate, formatDuration, h, STATUS_TEXT } from "./format.js";
+
+const params = new URLSearchParams(location.search);
+const PAGE_SIZE = Math.min(100, Math.max(1, Number.parseInt(params.get("page_size") ?? "20", 10) || 20));
+const REFRESH_MS = 3000;
+const VISIBILITY_TEXT = { public: "Public", unlisted: "Unlisted", private: "Private" };
+
+const session = requireSession();
+const list = document.querySelector("#videos");
+const errorBox = document.querySelector("#error");
+const dialog = document.querySelector("#edit-dialog");
+const editForm = document.querySelector("#edit-form");
+const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+/** @type {Map<string, object>} */
+const shown = new Map();
+let refreshTimer;
+let editing = null;
+
+function pageHref(n) {
+  const link = new URLSearchParams(params);
+  link.set("page", String(n));
+  return `/mine?${link}`;
+}
+
+const watchHref = (video) => `/watch?v=${encodeURIComponent(video.slug)}`;
+const inProgress = (video) => ["uploading", "queued", "processing"].includes(video.status);
+
+function statusLine(video) {
+  if (video.status === "processing") return `Processing: ${video.progress}%`;
+  if (video.status === "queued") return "Queued: waiting for a transcoder";
+  if (video.status === "uploading") return "Upload not finished";
+  return null;
+}
+
+function row(video) {
+  const rungs = video.renditions.map((r) => `${r.height}p`).join(", ");
+  const facts = [
+    video.duration ? formatDuration(video.duration) : null,
+    video.size ? formatBytes(video.size) : null,
+    rungs || null,
+    formatDate(video.created_at),
+  ].filter(Boolean);
+  const titleId = `title-${video.id}`;
+  return h(
+    "li",
+    { class: "video-row", "data-id": video.id, "aria-labelledby": titleId },
+    h(
+      "div",
+      { class: "thumb" },
+      video.poster_url
+        ? h("img", { src: video.poster_url, alt: "", loading: "lazy", width: 160, height: 90 })
+        : h("span", { class: "placeholder" }, STATUS_TEXT[video.status]),
+    ),
+    h(
+      "div",
+      {},
+      h(
+        "h2",
+        { id: titleId },
+        video.status === "ready" ? h("a", { href: watchHref(video) }, video.title) : video.title,
+      ),
+      h(
+        "div",
+        { class: "badges" },
+        h("span", { class: `badge status-${video.status}`, "data-status": video.status }, STATUS_TEXT[video.status]),
+        h("span", { class: "badge" }, VISIBILITY_TEXT[video.visibility]),
+      ),
+      inProgress(video)
+        ? h(
+            "div",
+            { class: "progress-block" },
+            h("progress", {
+              max: 100,
+              value: video.progress,
+              "aria-label": `Processing progress of ${video.title}`,
+            }),
+            h("div", { class: "progress-numbers" }, statusLine(video)),
+          )
+        : null,
+      video.error ? h("p", { class: "error-text" }, video.error.message || video.error.code) : null,
+      h("p", { class: "meta" }, facts.join(" · ")),
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      video.status === "ready"
+        ? h("a", { class: "button", href: watchHref(video), "data-action": "watch" }, "Watch")
+        : null,
+      h(
+        "button",
+        { type: "button", "data-action": "edit", "aria-describedby": titleId, onclick: () => openEditor(video) },
+        "Edit",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          "data-action": "delete",
+          "aria-describedby": titleId,
+          onclick: () => remove(video),
+        },
+        "Delete",
+      ),
+    ),
+  );
+}
+
+/** Replaces a row, keeping keyboard focus on the same control. */
+function replaceRow(old, video) {
+  const focused = old.contains(document.activeElement) ? document.activeElement?.dataset.action : null;
+  const fresh = row(video);
+  old.replaceWith(fresh);
+  if (focused) fresh.querySelector(`[data-action="${focused}"]`)?.focus();
+}
+
+const signature = (v) => `${v.updated_at}|${v.status}|${v.progress}|${v.poster_url ? 1 : 0}|${v.title}|${v.visibility}`;
+
+function render(videos) {
+  const ids = videos.map((v) => v.id);
+  const sameSet = ids.length === shown.size && ids.every((id) => shown.has(id));
+  if (sameSet) {
+    for (const video of videos) {
+      const before = shown.get(video.id);
+      if (signature(before) !== signature(video)) {
+        replaceRow(list.querySelector(`[data-id="${CSS.escape(video.id)}"]`), video);
+      }
+    }
+  } else {
+    list.replaceChildren(...videos.map(row));
+  }
+  shown.clear();
+  for (const video of videos) shown.set(video.id, video);
+}
+
+async function load() {
+  clearTimeout(refreshTimer);
+  try {
+    const data = await api(`/api/videos/?mine=1&page=${page}&page_size=${PAGE_SIZE}`);
+    errorBox.textContent = "";
+    render(data.results);
+    const summary = document.querySelector("#summary");
+    summary.textContent =
+      data.count === 0 ? "You have not uploaded any videos yet." : `${data.count} video${data.count === 1 ? "" : "s"}`;
+    const pages = Math.max(1, Math.ceil(data.count / PAGE_SIZE));
+    document.querySelector("#pager").hidden = pages <= 1;
+    document.querySelector("#page-info").textContent = `Page ${page} of ${pages}`;
+    const prev = document.querySelector("#prev");
+    const next = document.querySelector("#next");
+    prev.hidden = !data.previous;
+    next.hidden = !data.next;
+    prev.href = pageHref(page - 1);
+    next.href = pageHref(page + 1);
+    if (data.results.some(inProgress)) refreshTimer = setTimeout(refreshWhenVisible, REFRESH_MS);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return requireSession();
+    errorBox.textContent = describeError(err);
+    refreshTimer = setTimeout(refreshWhenVisible, REFRESH_MS * 3);
+  }
+}
+
+/** No polling from a tab nobody looks at; it catches up when shown again. */
+function refreshWhenVisible() {
+  if (document.visibilityState === "visible") load();
+  else document.addEventListener("visibilitychange", load, { once: true });
+}
+
+function openEditor(video) {
+  editing = video;
+  editForm.title.value = video.title;
+  editForm.description.value = video.description;
+  editForm.visibility.value = video.visibility;
+  document.querySelector("#edit-error").textContent = "";
+  document.querySelector("#edit-title-error").textContent = "";
+  editForm.title.removeAttribute("aria-invalid");
+  dialog.showModal();
+  editForm.title.focus();
+}
+
+function closeEditor() {
+  dialog.close();
+  const id = editing?.id;
+  editing = null;
+  if (id) list.querySelector(`[data-id="${CSS.escape(id)}"] [data-action="edit"]`)?.focus();
+}
+
+editForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!editing) return;
+  const save = editForm.querySelector('button[type="submit"]');
+  save.disabled = true;
+  try {
+    const updated = await api(`/api/videos/${encodeURIComponent(editing.id)}/`, {
+      method: "PATCH",
+      body: {
+        title: editForm.title.value,
+        description: editForm.description.value,
+        visibility: editForm.visibility.value,
+      },
+    });
+    const old = list.querySelector(`[data-id="${CSS.escape(updated.id)}"]`);
+    if (old) replaceRow(old, updated);
+    shown.set(updated.id, updated);
+    closeEditor();
+  } catch (err) {
+    const titleError = err instanceof ApiError ? err.details.find((d) => d.path === "title") : null;
+    if (titleError) {
+      document.querySelector("#edit-title-error").textContent = titleError.message;
+      editForm.title.setAttribute("aria-invalid", "true");
+      editForm.title.focus();
+    } else {
+      document.querySelector("#edit-error").textContent = describeError(err);
+    }
+  } finally {
+    save.disabled = false;
+  }
+});
+document.querySelector("#edit-cancel").addEventListener("click", closeEditor);
+dialog.addEventListener("cancel", (event) => {
+  event.preventDefault();
+  closeEditor();
+});
+
+async function remove(video) {
+  if (!confirm(`Delete “${video.title}”? The video and all its files are removed for good.`)) return;
+  const item = list.querySelector(`[data-id="${CSS.escape(video.id)}"]`);
+  const following = item?.nextElementSibling ?? item?.previousElementSibling;
+  try {
+    await api(`/api/videos/${encodeURIComponent(video.id)}/`, { method: "DELETE" });
+    item?.remove();
+    shown.delete(video.id);
+    (following?.querySelector("[data-action]") ?? document.querySelector("h1")).focus();
+    load();
+  } catch (err) {
+    errorBox.textContent = describeError(err);
+  }
+}
+
+if (session) {
+  document.querySelector("h1").tabIndex = -1;
+  load();
+}
