@@ -41,6 +41,8 @@ export default defineConfig({
           name: "transcoder",
           environment: "node",
           include: ["transcoder/**/*.test.ts"],
+          // Makes the quick fixture set (scripts/make-fixtures.sh) into test/fixtures/.cache once.
+          globalSetup: ["./test/transcoder/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
