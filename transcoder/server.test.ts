@@ -73,10 +73,11 @@ describe("transcoder HTTP API", () => {
 
   it("never starts the same job twice", async () => {
     const { runner, started } = blockingRunner();
-    const { post } = await start(runner);
+    const { post, get } = await start(runner);
     expect((await post(job())).status).toBe(202);
     expect((await post(job())).status).toBe(202);
     expect(started).toEqual(["job-1"]);
+    expect(await (await get("/healthz")).json()).toMatchObject({ accepted: 1, pid: process.pid });
   });
 
   it("refuses a second job while busy with 503, so the dispatcher retries", async () => {

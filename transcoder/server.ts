@@ -56,10 +56,12 @@ export function createTranscoderServer(options: TranscoderServerOptions): Transc
   const jobs = new Map<string, JobStatus>();
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   let closing = false;
+  let accepted = 0;
 
   const start = (job: TranscodeJob) => {
     const status: JobStatus = { jobId: job.jobId, state: "accepted", progress: 0, error: null };
     jobs.set(job.jobId, status);
+    accepted++;
     const controller = new AbortController();
     const done = options
       .runJob(job, controller.signal, (update) => Object.assign(status, update))
@@ -80,7 +82,8 @@ export function createTranscoderServer(options: TranscoderServerOptions): Transc
     const path = url.pathname.replace(/\/+$/, "") || "/";
     if (path === "/healthz") {
       if (req.method !== "GET" && req.method !== "HEAD") return error(res, 405, "method_not_allowed", "Use GET");
-      return json(res, closing ? 503 : 200, { ok: !closing, running: running.size });
+      // `accepted` counts jobs started since this process began: a duplicate dispatch never adds one.
+      return json(res, closing ? 503 : 200, { ok: !closing, running: running.size, accepted, pid: process.pid });
     }
     if (path === "/jobs") {
       if (req.method !== "POST") return error(res, 405, "method_not_allowed", "Use POST");

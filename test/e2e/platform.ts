@@ -28,14 +28,25 @@ async function waitFor(url: string, deadline: number, child: ChildProcess, logs:
   throw new Error(`${url} did not answer in time:\n${logs.slice(-40).join("\n")}`);
 }
 
-export async function startPlatform(options: { apiPort?: number; transcoderPort?: number } = {}): Promise<Platform> {
+export async function startPlatform(
+  options: { apiPort?: number; transcoderPort?: number; env?: Record<string, string> } = {},
+): Promise<Platform> {
   const apiPort = options.apiPort ?? 18787;
   const transcoderPort = options.transcoderPort ?? 18788;
   const stateDir = mkdtempSync(join(tmpdir(), "streambuddy-e2e-"));
   const logs: string[] = [];
   const child = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
-    env: { ...process.env, API_PORT: String(apiPort), TRANSCODER_PORT: String(transcoderPort), STATE_DIR: stateDir },
+    env: {
+      ...process.env,
+      API_PORT: String(apiPort),
+      TRANSCODER_PORT: String(transcoderPort),
+      STATE_DIR: stateDir,
+      // A transcoder that dies is noticed within seconds, not minutes, and retried at once.
+      VAR_JOB_STALE_SECONDS: "8",
+      SWEEP_INTERVAL_SECONDS: "2",
+      ...options.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   for (const stream of [child.stdout, child.stderr]) {
