@@ -11,8 +11,8 @@ export interface Account {
 let counter = 0;
 
 /** A new account through the public registration endpoint. */
-export async function register(api: string, prefix = "e2e"): Promise<Account> {
-  const username = `${prefix}${Date.now().toString(36)}${counter++}`;
+export async function register(api: string, prefix = "e2e", exactName?: string): Promise<Account> {
+  const username = exactName ?? `${prefix}${Date.now().toString(36)}${counter++}`;
   const res = await fetch(`${api}/api/auth/registration/`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -79,4 +79,11 @@ export async function waitForVideo(
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`video ${id} did not finish in time; last state ${JSON.stringify(seen.at(-1))}`);
+}
+
+/** Every stored object of a video (admin endpoint), to check that nothing is left behind. */
+export async function storedObjects(api: string, admin: Account, videoId: string): Promise<string[]> {
+  const res = await fetch(`${api}/api/admin/videos/${videoId}/storage/`, { headers: admin.auth });
+  if (!res.ok) throw new Error(`storage listing: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { objects: { key: string }[] }).objects.map((o) => o.key);
 }

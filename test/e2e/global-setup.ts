@@ -5,6 +5,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     apiUrl: string;
     transcoderUrl: string;
+    stateDir: string;
   }
 }
 
@@ -16,5 +17,6 @@ export default async function setup(project: TestProject) {
   });
   project.provide("apiUrl", platform.apiUrl);
   project.provide("transcoderUrl", platform.transcoderUrl);
+  project.provide("stateDir", platform.stateDir);
   return () => platform.stop();
 }

@@ -9,6 +9,8 @@ import { join } from "node:path";
 
 export interface Platform {
   apiUrl: string;
+  /** Where local D1/R2/Queues/Durable Objects persist (wrangler's --persist-to). */
+  stateDir: string;
   transcoderUrl: string;
   logs: string[];
   stop(): Promise<void>;
@@ -29,11 +31,17 @@ async function waitFor(url: string, deadline: number, child: ChildProcess, logs:
 }
 
 export async function startPlatform(
-  options: { apiPort?: number; transcoderPort?: number; env?: Record<string, string> } = {},
+  options: {
+    apiPort?: number;
+    transcoderPort?: number;
+    env?: Record<string, string>;
+    /** Reuse this state (e.g. to restart on the same data); kept on stop. */
+    stateDir?: string;
+  } = {},
 ): Promise<Platform> {
   const apiPort = options.apiPort ?? 18787;
   const transcoderPort = options.transcoderPort ?? 18788;
-  const stateDir = mkdtempSync(join(tmpdir(), "streambuddy-e2e-"));
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "streambuddy-e2e-"));
   const logs: string[] = [];
   const child = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
@@ -45,6 +53,8 @@ export async function startPlatform(
       // A transcoder that dies is noticed within seconds, not minutes, and retried at once.
       VAR_JOB_STALE_SECONDS: "8",
       SWEEP_INTERVAL_SECONDS: "2",
+      // Tests that check storage for orphans sign up under this name.
+      VAR_ADMIN_USERNAMES: "e2eadmin",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -62,7 +72,7 @@ export async function startPlatform(
       child.kill("SIGTERM");
       await exited;
     }
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!options.stateDir) rmSync(stateDir, { recursive: true, force: true });
   };
   try {
     await waitFor(`${apiUrl}/healthz`, deadline, child, logs);
@@ -71,5 +81,5 @@ export async function startPlatform(
     await stop();
     throw err;
   }
-  return { apiUrl, transcoderUrl, logs, stop };
+  return { apiUrl, stateDir, transcoderUrl, logs, stop };
 }

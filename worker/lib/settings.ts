@@ -30,6 +30,8 @@ export interface Settings {
     tokenTtlSeconds: number;
     staleAfterSeconds: number;
     maxAttempts: number;
+    /** First retry delay of a dispatch that found no transcoder; doubles each time. */
+    retryBaseSeconds: number;
     maxFileSize: number;
     maxDurationSeconds: number;
   };
@@ -126,6 +128,7 @@ export function loadSettings(env: RawEnv): Settings {
       tokenTtlSeconds: int(env, "JOB_TOKEN_TTL_SECONDS", 12 * 3600),
       staleAfterSeconds: int(env, "JOB_STALE_SECONDS", 120),
       maxAttempts: Math.max(1, int(env, "JOB_MAX_ATTEMPTS", 3)),
+      retryBaseSeconds: Math.max(1, int(env, "JOB_RETRY_BASE_SECONDS", 10)),
       maxFileSize: int(env, "JOB_MAX_FILE_SIZE", 2 * 1024 ** 3),
       maxDurationSeconds: int(env, "MAX_VIDEO_DURATION_SECONDS", 6 * 3600),
     },

@@ -11,7 +11,8 @@ import { WEBHOOK_QUEUE } from "../webhooks/webhooks";
 export const DEAD_LETTER_QUEUE = "transcode-dlq";
 
 /** Seconds before the n-th retry of a dispatch that could not reach a transcoder. */
-export const retryDelaySeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
+export const retryDelaySeconds = (attempts: number, baseSeconds = 10) =>
+  Math.min(300, baseSeconds * 2 ** Math.max(0, attempts - 1));
 
 interface ConsumerDeps {
   db: Database;
@@ -67,7 +68,7 @@ export async function dispatchTranscode(message: Message<unknown>, deps: Consume
   } catch (err) {
     await releaseClaim(db, job);
     const retryable = !(err instanceof DispatchError) || err.retryable;
-    const delaySeconds = retryDelaySeconds(message.attempts);
+    const delaySeconds = retryDelaySeconds(message.attempts, settings.jobs.retryBaseSeconds);
     log.warn("dispatch failed", { jobId: job.id, error: String(err), retryable, retryInSeconds: delaySeconds });
     if (!retryable) {
       await failJob(db, job, "transcode_failed", `The transcoder refused the job: ${String(err)}`, {

@@ -1,9 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { JOB_STATUSES, jobs, users, VIDEO_STATUSES, videos } from "../../db/schema";
 import { API_KEY_SECURITY, currentUser, requireUser } from "../../lib/auth";
 import { createRouter } from "../../lib/create-app";
 import { ApiError, openApiErrorResponses } from "../../lib/errors";
+import type { AppEnv } from "../../lib/types";
+import { sourceKey } from "../../transcode/jobs";
 
 const StatsSchema = z
   .object({
@@ -30,12 +33,57 @@ const stats = createRoute({
   },
 });
 
-export const adminRouter = createRouter().openapi(stats, async (c) => {
+const StorageSchema = z
+  .object({
+    video_id: z.string(),
+    objects: z.array(z.object({ key: z.string(), size: z.number().int() })),
+    bytes: z.number().int(),
+  })
+  .openapi("VideoStorage");
+
+const storage = createRoute({
+  method: "get",
+  path: "/api/admin/videos/{id}/storage",
+  tags: ["Admin"],
+  summary: "Every stored object of a video, existing or deleted (admins only)",
+  description: "The original, every output version and any held-back upload bytes: for finding orphans.",
+  middleware: [requireUser()] as const,
+  security: API_KEY_SECURITY,
+  request: { params: z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) }) },
+  responses: {
+    200: { description: "Objects", content: { "application/json": { schema: StorageSchema } } },
+    ...openApiErrorResponses,
+  },
+});
+
+function requireAdmin(c: Context<AppEnv>) {
   const user = currentUser(c);
   const admins = c.var.settings.adminUsernames.map((u) => u.toLowerCase());
   if (!user.isAdmin && !admins.includes(user.username.toLowerCase())) {
-    throw new ApiError("forbidden", "Only admins may see platform statistics");
+    throw new ApiError("forbidden", "Only admins may do this");
   }
+}
+
+export const adminRouter = createRouter();
+
+adminRouter.openapi(storage, async (c) => {
+  requireAdmin(c);
+  const { id } = c.req.valid("param");
+  const objects: { key: string; size: number }[] = [];
+  for (const prefix of [sourceKey(id), `videos/${id}/`, `uploads/${id}/`]) {
+    let cursor: string | undefined;
+    do {
+      const page = await c.env.MEDIA.list({ prefix, cursor, limit: 1000 });
+      for (const o of page.objects)
+        if (prefix.endsWith("/") || o.key === prefix) objects.push({ key: o.key, size: o.size });
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+  return c.json({ video_id: id, objects, bytes: objects.reduce((n, o) => n + o.size, 0) }, 200);
+});
+
+adminRouter.openapi(stats, async (c) => {
+  requireAdmin(c);
   const db = c.var.db;
   const dayAgo = new Date(Date.now() - 86_400_000);
   const [byStatus, jobsByStatus, failedJobs, failedVideos, userCount, bytes] = await Promise.all([

@@ -29,3 +29,29 @@ describe("GET /api/admin/stats/", () => {
     expect((await callApp("/api/admin/stats/", {})).status).toBe(401);
   });
 });
+
+describe("GET /api/admin/videos/{id}/storage/", () => {
+  it("lists every object of a video, and nothing of a deleted one", async () => {
+    const { env } = await import("cloudflare:workers");
+    const admin = await seedUserWithKey("keeper");
+    const vars = { ADMIN_USERNAMES: "keeper" };
+    const v = await seedReadyVideo();
+    await env.MEDIA.put(`sources/${v.id}`, "src");
+    const res = await callApp(`/api/admin/videos/${v.id}/storage/`, { headers: admin.auth }, undefined, vars);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { objects: { key: string }[] };
+    expect(body.objects.map((o) => o.key)).toEqual(
+      expect.arrayContaining([`sources/${v.id}`, `${v.prefix}manifest.mpd`, `${v.prefix}poster.jpg`]),
+    );
+    expect(body.objects).toHaveLength(Object.keys(v.files).length + 1);
+    const other = await callApp(
+      `/api/admin/videos/${crypto.randomUUID()}/storage/`,
+      { headers: admin.auth },
+      undefined,
+      vars,
+    );
+    expect(((await other.json()) as { objects: unknown[] }).objects).toEqual([]);
+    const user = await seedUserWithKey();
+    expect((await callApp(`/api/admin/videos/${v.id}/storage/`, { headers: user.auth })).status).toBe(403);
+  });
+});
