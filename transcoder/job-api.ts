@@ -3,7 +3,7 @@
  * first bytes of the source. Every call carries the job's Bearer token; transient failures
  * (network errors, 408, 429, 5xx) are retried with exponential backoff.
  */
-import { type JobEvent, OUTPUT_FILE_NAME, type TranscodeJob } from "./protocol.ts";
+import { contentTypeOf, type JobEvent, OUTPUT_FILE_NAME, type TranscodeJob } from "./protocol.ts";
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -68,14 +68,6 @@ export async function withRetries<T>(
   }
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  mpd: "application/dash+xml",
-  m3u8: "application/vnd.apple.mpegurl",
-  m4s: "video/iso.segment",
-  mp4: "video/mp4",
-  jpg: "image/jpeg",
-};
-
 export interface JobApiClient {
   putFile(name: string, body: Uint8Array<ArrayBuffer>, signal?: AbortSignal): Promise<void>;
   postEvent(event: JobEvent, options?: { signal?: AbortSignal; retry?: RetryPolicy }): Promise<void>;
@@ -127,7 +119,6 @@ export function createJobApiClient(job: TranscodeJob, options: JobApiOptions = {
   return {
     async putFile(name, body, signal) {
       if (!OUTPUT_FILE_NAME.test(name)) throw new Error(`not an output file name: ${name}`);
-      const ext = name.slice(name.lastIndexOf(".") + 1);
       await withRetries(
         async () => {
           const res = await send(
@@ -136,7 +127,7 @@ export function createJobApiClient(job: TranscodeJob, options: JobApiOptions = {
             {
               method: "PUT",
               // fetch sets Content-Length for a byte body, which the internal API requires.
-              headers: { authorization, "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream" },
+              headers: { authorization, "content-type": contentTypeOf(name) },
               body,
             },
             signal,

@@ -46,6 +46,18 @@ export type JobStatus = z.infer<typeof JobStatusSchema>;
 /** Output file names: no directories, no traversal, a short list of extensions. */
 export const OUTPUT_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(mpd|m3u8|m4s|mp4|jpg)$/;
 
+const CONTENT_TYPES: Record<string, string> = {
+  mpd: "application/dash+xml",
+  m3u8: "application/vnd.apple.mpegurl",
+  m4s: "video/iso.segment",
+  mp4: "video/mp4",
+  jpg: "image/jpeg",
+};
+
+/** The Content-Type of an output file, by its extension: sent by the transcoder, served by the Worker. */
+export const contentTypeOf = (name: string): string =>
+  CONTENT_TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream";
+
 export const FAILURE_CODES = ["not_video", "unsupported", "too_large", "too_long", "transcode_failed"] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 

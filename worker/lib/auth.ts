@@ -2,6 +2,7 @@ import { eq, getTableColumns } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Database } from "../db/client";
 import { authKeys, type User, users } from "../db/schema";
+import { runAfterResponse } from "./background";
 import { ApiError } from "./errors";
 import type { AppEnv, AppOpenAPI } from "./types";
 
@@ -74,18 +75,6 @@ export async function touchKey(db: Database, keyId: string, now: number) {
     .where(eq(authKeys.id, keyId));
 }
 
-/** Lets `task` finish after the answer is sent; logs instead of failing the request. */
-export function runAfterResponse(c: Context<AppEnv>, what: string, task: Promise<unknown>) {
-  const guarded = task.catch((err) => {
-    c.get("logger").warn(`${what} failed`, { error: err instanceof Error ? err.message : String(err) });
-  });
-  try {
-    c.executionCtx.waitUntil(guarded);
-  } catch {
-    // No execution context (an app called directly, as in some tests): the task just runs on.
-  }
-}
-
 const unauthorized = (message: string) =>
   new ApiError("unauthorized", message, { headers: { "WWW-Authenticate": 'Token realm="api"' } });
 
@@ -118,11 +107,11 @@ export async function authenticate(c: Context<AppEnv>): Promise<AuthUser | undef
   if (!found) throw unauthorized("Invalid key");
   const now = Date.now();
   if (found.expiresAt && found.expiresAt.getTime() <= now) {
-    runAfterResponse(c, "deleting an expired key", revokeKey(db, found.keyId));
+    void runAfterResponse(c, "deleting an expired key", revokeKey(db, found.keyId));
     throw unauthorized("The key has expired");
   }
   if (!found.lastUsedAt || now - found.lastUsedAt.getTime() >= KEY_TOUCH_INTERVAL_MS) {
-    runAfterResponse(c, "recording key use", touchKey(db, found.keyId, now));
+    void runAfterResponse(c, "recording key use", touchKey(db, found.keyId, now));
   }
   c.set("user", found.user);
   c.get("logger")?.annotate({ userId: found.user.id });

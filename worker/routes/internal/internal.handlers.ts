@@ -1,5 +1,6 @@
 import type { Context } from "hono";
-import { JobEventSchema } from "../../../transcoder/protocol";
+import { contentTypeOf, JobEventSchema } from "../../../transcoder/protocol";
+import { runAfterResponse } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { serveR2Object } from "../../lib/r2-response";
 import { createDispatcher } from "../../transcode/dispatcher";
@@ -15,27 +16,6 @@ import {
 import type { InternalEnv } from "./internal.index";
 
 type C = Context<InternalEnv>;
-
-const CONTENT_TYPES: Record<string, string> = {
-  mpd: "application/dash+xml",
-  m3u8: "application/vnd.apple.mpegurl",
-  m4s: "video/iso.segment",
-  mp4: "video/mp4",
-  jpg: "image/jpeg",
-};
-
-export const contentTypeOf = (name: string) =>
-  CONTENT_TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream";
-
-/** Runs work after the answer where the runtime allows it, inline otherwise. */
-async function afterResponse(c: C, work: Promise<unknown>) {
-  const logged = work.catch((err: unknown) => c.var.logger.error("background work failed", { error: String(err) }));
-  try {
-    c.executionCtx.waitUntil(logged);
-  } catch {
-    await logged;
-  }
-}
 
 /** GET source: the uploaded bytes, with single-range support so ffprobe/ffmpeg can seek. */
 export async function readJobSource(c: C) {
@@ -110,8 +90,9 @@ export async function handleJobEvent(c: C) {
       return c.json({ ok: true });
     }
     log.info("job completed", { version: job.version, renditions: event.renditions.length, duration: event.duration });
-    await afterResponse(
+    await runAfterResponse(
       c,
+      "cleanup after the job",
       Promise.all([
         previousVersion ? deletePrefix(c.env.MEDIA, versionPrefix(job.videoId, previousVersion)) : null,
         dispatcher.release(job.id),
@@ -122,8 +103,9 @@ export async function handleJobEvent(c: C) {
 
   await failJob(db, job, event.code, event.message, { events: c.env.WEBHOOK_QUEUE });
   log.warn("job failed", { code: event.code, reason: event.message });
-  await afterResponse(
+  await runAfterResponse(
     c,
+    "cleanup after the job",
     Promise.all([deletePrefix(c.env.MEDIA, versionPrefix(job.videoId, job.version)), dispatcher.release(job.id)]),
   );
   return c.json({ ok: true });

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
-import { OUTPUT_FILE_NAME } from "../../../transcoder/protocol";
+import { contentTypeOf, OUTPUT_FILE_NAME } from "../../../transcoder/protocol";
 import type { Video } from "../../db/schema";
+import { runAfterResponse } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { parseSigningKeys, verifyPlaybackToken } from "../../lib/playback-token";
 import { serveR2Object } from "../../lib/r2-response";
@@ -8,7 +9,6 @@ import type { AppEnv } from "../../lib/types";
 import { m3u8WithPrefix, mpdWithBaseUrl } from "../../playback/manifests";
 import { versionPrefix } from "../../transcode/jobs";
 import { findVideo } from "../../videos/videos.data";
-import { contentTypeOf } from "../internal/internal.handlers";
 
 type C = Context<AppEnv>;
 
@@ -97,7 +97,7 @@ export async function serveVersioned(c: C) {
   if (!res) throw notFound();
   if (cache && res.status === 200) {
     const [forCache, forClient] = teeResponse(res);
-    runLater(c, cache.put(c.req.url, forCache));
+    void runAfterResponse(c, "cache put", cache.put(c.req.url, forCache));
     return forClient;
   }
   return res;
@@ -115,13 +115,4 @@ function teeResponse(res: Response): [Response, Response] {
   const [a, b] = res.body ? res.body.tee() : [null, null];
   const init = { status: res.status, headers: res.headers };
   return [new Response(a, init), new Response(b, init)];
-}
-
-function runLater(c: C, work: Promise<unknown>) {
-  const logged = work.catch((err: unknown) => c.var.logger.warn("cache put failed", { error: String(err) }));
-  try {
-    c.executionCtx.waitUntil(logged);
-  } catch {
-    void logged;
-  }
 }
