@@ -13,7 +13,7 @@ import { sourceKey } from "../transcode/jobs";
 import { PartAccumulator } from "./parts";
 import { SNIFF_BYTES } from "./sniff";
 
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
 export const tailKey = (uploadId: string) => `uploads/${uploadId}/tail`;
 
 interface StoredPart {
