@@ -153,3 +153,15 @@ export function printTable(title: string, rows: [string, string][]) {
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
 }
+
+/** A new account on a running app; returns its API key. */
+export async function signUp(url: string, username: string): Promise<string> {
+  const password = "bench password 1";
+  const res = await fetch(`${url}/api/auth/registration/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, email: `${username}@example.com`, password1: password, password2: password }),
+  });
+  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { key: string }).key;
+}

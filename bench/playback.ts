@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, load, printTable, root, sideBySide, startWrangler } from "./lib.ts";
+import { fmt, load, printTable, root, sideBySide, signUp, startWrangler } from "./lib.ts";
 import { acceptingTranscoder, completeJob } from "./publish.ts";
 
 export async function benchPlayback(options: { requests: number; concurrency: number; rounds: number }) {
@@ -28,18 +28,7 @@ export async function benchPlayback(options: { requests: number; concurrency: nu
   const bare = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18852);
   try {
     const segment = new Uint8Array(256 * 1024).map((_, i) => i % 251);
-    const password = "bench password 1";
-    const signUp = await fetch(`${app.url}/api/auth/registration/`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        username: "viewer",
-        email: "viewer@example.com",
-        password1: password,
-        password2: password,
-      }),
-    });
-    const { key } = (await signUp.json()) as { key: string };
+    const key = await signUp(app.url, "viewer");
     const form = new FormData();
     form.append("title", "bench video");
     form.append(

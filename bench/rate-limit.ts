@@ -3,18 +3,7 @@
  * then one RateLimiter Durable Object call) against the same app with `RATE_LIMIT_ENABLED=false`.
  */
 import { join } from "node:path";
-import { fmt, load, printTable, root, sideBySide, startWrangler } from "./lib.ts";
-
-async function signUp(url: string): Promise<string> {
-  const password = "bench password 1";
-  const res = await fetch(`${url}/api/auth/registration/`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "bench", email: "bench@example.com", password1: password, password2: password }),
-  });
-  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { key: string }).key;
-}
+import { fmt, load, printTable, root, sideBySide, signUp, startWrangler } from "./lib.ts";
 
 export async function benchRateLimit(options: { requests: number; concurrency: number; rounds: number }) {
   const config = join(root, "wrangler.toml");
@@ -30,7 +19,7 @@ export async function benchRateLimit(options: { requests: number; concurrency: n
     migrate: true,
   });
   try {
-    const keys = { limited: await signUp(limited.url), unlimited: await signUp(unlimited.url) };
+    const keys = { limited: await signUp(limited.url, "bench"), unlimited: await signUp(unlimited.url, "bench") };
     const run = (url: string, key: string) => () =>
       load(
         () => fetch(`${url}/api/auth/user/`, { headers: { authorization: `Token ${key}` } }),

@@ -4,7 +4,7 @@
  * local runtime; then the runtime's peak memory for a 1 GiB and a 4 GiB upload through tus.
  */
 import { join } from "node:path";
-import { fmt, printTable, root, startWrangler } from "./lib.ts";
+import { fmt, printTable, root, signUp, startWrangler } from "./lib.ts";
 import { peakRss } from "./memory.ts";
 
 const MiB = 1024 * 1024;
@@ -17,22 +17,6 @@ function block(at: number, size: number): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < pattern.length; i++) pattern[i] = (at / 4 + i) * 2654435761;
   if (at === 0) out.set([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d], 0);
   return out;
-}
-
-async function signUp(url: string): Promise<string> {
-  const password = "bench password 1";
-  const res = await fetch(`${url}/api/auth/registration/`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      username: "uploader",
-      email: "uploader@example.com",
-      password1: password,
-      password2: password,
-    }),
-  });
-  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { key: string }).key;
 }
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -95,7 +79,7 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
   const app = await startWrangler(join(root, "wrangler.toml"), 18831, quiet, { migrate: true });
   const bare = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18832);
   try {
-    const key = await signUp(app.url);
+    const key = await signUp(app.url, "uploader");
     const size = options.throughputBytes;
     const appTimes: number[] = [];
     const bareTimes: number[] = [];

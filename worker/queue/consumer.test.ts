@@ -147,3 +147,19 @@ describe("transcode queue consumer", () => {
     expect(DEAD_LETTER_QUEUE).toBe("transcode-dlq");
   });
 });
+
+describe("transcode queue consumer in production without its secrets", () => {
+  it("dispatches nothing and keeps every message for later", async () => {
+    const video = await queuedVideo();
+    const batch = createMessageBatch("transcode", [
+      { id: "m1", timestamp: new Date(), attempts: 1, body: { videoId: video.id } },
+    ]);
+    const ctx = createExecutionContext();
+    const production = { ...env, ENVIRONMENT: "production", JOB_TOKEN_SECRET: "", PLAYBACK_SIGNING_KEYS: "" };
+    await handleQueueBatch(batch, production as unknown as Env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryBatch.retry).toBe(true);
+    const row = await testDb().select().from(jobs).where(eq(jobs.videoId, video.id)).get();
+    expect(row).toMatchObject({ status: "queued", attempts: 0 });
+  });
+});

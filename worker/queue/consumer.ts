@@ -2,7 +2,7 @@ import { TranscodeMessageSchema } from "../../transcoder/protocol";
 import { createDb, type Database } from "../db/client";
 import { mintJobToken } from "../lib/job-token";
 import { createLogger, type Logger, parseLogLevel } from "../lib/logger";
-import { DEV_JOB_TOKEN_SECRET, loadSettings, type Settings } from "../lib/settings";
+import { loadSettings, missingSecrets, type Settings } from "../lib/settings";
 import { createDispatcher, DispatchError, type TranscoderDispatcher } from "../transcode/dispatcher";
 import { activeJobFor, claimJob, failJob, releaseClaim } from "../transcode/jobs";
 import { deliverWebhook } from "../webhooks/delivery";
@@ -47,11 +47,6 @@ export async function dispatchTranscode(message: Message<unknown>, deps: Consume
     await failJob(db, job, "transcode_failed", reason, { events: deps.events });
     log.warn("job failed", { jobId: job.id, code: "transcode_failed", reason });
     return message.ack();
-  }
-  if (settings.environment === "production" && settings.jobs.tokenSecret === DEV_JOB_TOKEN_SECRET) {
-    await releaseClaim(db, job);
-    log.error("JOB_TOKEN_SECRET is not set; refusing to dispatch (wrangler secret put JOB_TOKEN_SECRET)");
-    return message.retry({ delaySeconds: 300 });
   }
   const expiresAt = Math.floor(Date.now() / 1000) + settings.jobs.tokenTtlSeconds;
   const token = await mintJobToken(settings.jobs.tokenSecret, { jobId: job.id, attempt: job.attempts, expiresAt });
@@ -113,7 +108,14 @@ export function queueRole(name: string): "transcode" | "deadLetter" | "webhooks"
 
 /** The `transcode` queue, its dead-letter queue, and the `webhooks` queue. */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext) {
-  const settings = loadSettings(env as unknown as Record<string, unknown>);
+  const rawEnv = env as unknown as Record<string, unknown>;
+  const settings = loadSettings(rawEnv);
+  const missing = missingSecrets(rawEnv);
+  if (missing.length > 0) {
+    // As for HTTP: production without its secrets would sign jobs with development keys.
+    createLogger({ queue: batch.queue }).error("refusing to consume: required secrets are missing", { missing });
+    return batch.retryAll({ delaySeconds: 300 });
+  }
   const deps: ConsumerDeps = {
     db: createDb(env.DB),
     settings,

@@ -7,7 +7,7 @@
 import type { Readable } from "node:stream";
 import { Server } from "@tus/server";
 import { DataStore, ERRORS, type Lock, type Locker, TUS_RESUMABLE, TUS_VERSION, Upload } from "@tus/utils";
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { videos } from "../db/schema";
 import { ApiError } from "../lib/errors";
@@ -242,7 +242,7 @@ async function storedBytes(db: Database, userId: string): Promise<number> {
   const row = await db
     .select({ total: sql<number>`coalesce(sum(${videos.size}), 0)` })
     .from(videos)
-    .where(and(eq(videos.ownerId, userId)))
+    .where(eq(videos.ownerId, userId))
     .get();
   return Number(row?.total ?? 0);
 }
