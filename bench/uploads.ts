@@ -1,9 +1,12 @@
 /**
  * Uploads through the Worker (tus: PATCH requests of 50 MiB, re-cut into R2 multipart parts, the
  * offset in D1) against a bare Worker that streams the same bytes into one R2 put, in the same
- * local runtime; then the runtime's peak memory for a 1 GiB and a 4 GiB upload through tus.
+ * local runtime; then memory for each upload size, each in a fresh runtime: the Worker isolate's
+ * heap and buffers (what counts against the 128 MB limit in production), and the whole runtime's
+ * peak RSS beside a bare put's (the local simulators and the allocator's caches included).
  */
 import { join } from "node:path";
+import { inspectIsolate } from "./isolate.ts";
 import { fmt, printTable, root, signUp, startWrangler } from "./lib.ts";
 import { peakRss } from "./memory.ts";
 
@@ -21,7 +24,8 @@ function block(at: number, size: number): Uint8Array<ArrayBuffer> {
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
-async function tusUpload(url: string, key: string, size: number): Promise<number> {
+/** Uploads `size` bytes through tus; `progress.bytes` follows the PATCHes as they are answered. */
+async function tusUpload(url: string, key: string, size: number, progress = { bytes: 0 }): Promise<number> {
   const auth = { authorization: `Token ${key}`, "tus-resumable": "1.0.0" };
   const created = await fetch(`${url}/api/uploads/`, {
     method: "POST",
@@ -42,6 +46,7 @@ async function tusUpload(url: string, key: string, size: number): Promise<number
       body,
     });
     if (res.status !== 204) throw new Error(`PATCH at ${at} failed: ${res.status} ${await res.text()}`);
+    progress.bytes = at + body.length;
   }
   return (performance.now() - started) / 1000;
 }
@@ -67,15 +72,20 @@ async function barePut(url: string, size: number, name: string): Promise<number>
   return (performance.now() - started) / 1000;
 }
 
+const quiet = [
+  "--var",
+  "LOG_LEVEL:error",
+  "--var",
+  "RATE_LIMIT_ENABLED:false",
+  "--var",
+  "TRANSCODER_URL:http://127.0.0.1:9",
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const mib = (bytes: number) => `${fmt(bytes / MiB)} MiB`;
+
 export async function benchUploads(options: { throughputBytes: number; rounds: number; memorySizes: number[] }) {
-  const quiet = [
-    "--var",
-    "LOG_LEVEL:error",
-    "--var",
-    "RATE_LIMIT_ENABLED:false",
-    "--var",
-    "TRANSCODER_URL:http://127.0.0.1:9",
-  ];
+  const rows: [string, string][] = [];
   const app = await startWrangler(join(root, "wrangler.toml"), 18831, quiet, { migrate: true });
   const bare = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18832);
   try {
@@ -87,29 +97,87 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
       appTimes.push(await tusUpload(app.url, key, size));
       bareTimes.push(await barePut(bare.url, size, `round-${i}`));
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     const appRate = size / MiB / median(appTimes);
     const bareRate = size / MiB / median(bareTimes);
-    const rows: [string, string][] = [
+    rows.push(
       ["bytes per upload", `${fmt(size / MiB, 0)} MiB, ${options.rounds} rounds (median), tus PATCHes of 50 MiB`],
       ["through the Worker (tus)", `${fmt(appRate)} MiB/s`],
       ["bare Worker, one R2 put", `${fmt(bareRate)} MiB/s`],
       ["throughput ratio Worker/bare", fmt(appRate / bareRate, 2)],
-    ];
-    for (const bytes of options.memorySizes) {
-      const {
-        result: seconds,
-        peak,
-        before,
-      } = await peakRss(app.process.pid as number, () => tusUpload(app.url, key, bytes));
-      rows.push([
-        `peak runtime RSS, ${fmt(bytes / 1024 ** 3, 0)} GiB upload`,
-        `${fmt(peak / MiB)} MiB (idle ${fmt(before / MiB)} MiB; ${fmt(bytes / MiB / seconds)} MiB/s)`,
-      ]);
-    }
-    printTable("Uploads: tus through the Worker vs a bare R2 put (same wrangler dev runtime)", rows);
+    );
   } finally {
     await app.stop();
     await bare.stop();
   }
+
+  const isolatePeaks: number[] = [];
+  for (const bytes of options.memorySizes) {
+    const label = `${fmt(bytes / 1024 ** 3, bytes < 1024 ** 3 ? 2 : 0)} GiB`;
+    const inspectorPort = 18933;
+    const fresh = await startWrangler(
+      join(root, "wrangler.toml"),
+      18833,
+      [...quiet, "--inspector-port", String(inspectorPort)],
+      {
+        migrate: true,
+      },
+    );
+    let appPeak = { peak: 0, idle: 0 };
+    try {
+      const key = await signUp(fresh.url, "memory");
+      await tusUpload(fresh.url, key, 60 * MiB); // the first upload loads code and opens the stores
+      const isolate = await inspectIsolate(inspectorPort);
+      try {
+        const before = await isolate.live();
+        const progress = { bytes: 0 };
+        const {
+          result,
+          peak: rss,
+          before: idle,
+        } = await peakRss(fresh.process.pid as number, () =>
+          isolate.peakDuring(() => tusUpload(fresh.url, key, bytes, progress), {
+            windowOf: () => Math.floor(progress.bytes / 1024 ** 3),
+          }),
+        );
+        const after = await isolate.live();
+        appPeak = { peak: rss, idle };
+        const windowPeaks = result.windows.map((w) => w.heap + w.buffers);
+        isolatePeaks.push(median(windowPeaks));
+        rows.push([
+          `isolate, ${label} upload`,
+          `peak ${mib(result.peak.heap)} heap + ${mib(result.peak.buffers)} buffers; live after GC ${mib(before.heap + before.buffers)} before, ${mib(after.heap + after.buffers)} after (${fmt(bytes / MiB / result.result)} MiB/s)`,
+        ]);
+        if (windowPeaks.length > 1) {
+          rows.push([
+            `isolate peak in each GiB, ${label}`,
+            `${windowPeaks.map((b) => fmt(b / MiB, 0)).join(", ")} MiB`,
+          ]);
+        }
+      } finally {
+        isolate.close();
+      }
+    } finally {
+      await fresh.stop();
+    }
+    const bareFresh = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18834);
+    try {
+      await barePut(bareFresh.url, 60 * MiB, "warm");
+      const { peak, before: idle } = await peakRss(bareFresh.process.pid as number, () =>
+        barePut(bareFresh.url, bytes, "big"),
+      );
+      const grew = (m: { peak: number; idle: number }) => `${mib(m.idle)} idle → ${mib(m.peak)} peak`;
+      rows.push([
+        `runtime RSS, ${label}`,
+        `Worker (tus) ${grew(appPeak)}; bare R2 put ${grew({ peak, idle })}; growth ratio ${fmt((appPeak.peak - appPeak.idle) / (peak - idle), 2)}`,
+      ]);
+    } finally {
+      await bareFresh.stop();
+    }
+  }
+  if (isolatePeaks.length > 1) {
+    const first = isolatePeaks[0] ?? 1;
+    const last = isolatePeaks[isolatePeaks.length - 1] ?? 0;
+    rows.push(["isolate peak per GiB (median), largest/smallest", `${fmt(last / first, 2)} (flat is 1.00)`]);
+  }
+  printTable("Uploads: tus through the Worker vs a bare R2 put (same wrangler dev runtime)", rows);
 }

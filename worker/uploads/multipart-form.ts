@@ -26,6 +26,8 @@ export function boundaryOf(contentType: string | null | undefined): string | nul
 }
 
 const CRLF = Buffer.from("\r\n");
+/** The same bytes as a plain Uint8Array, without copying them. */
+const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const HEADER_END = Buffer.from("\r\n\r\n");
 const MAX_HEADER_BYTES = 16 * 1024;
 
@@ -43,7 +45,9 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
       done = true;
       return false;
     }
-    buf = buf.length === 0 ? Buffer.from(value) : Buffer.concat([buf, value]);
+    // A view when nothing is left over (no copy); the chunks are never written to afterwards.
+    buf =
+      buf.length === 0 ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.concat([buf, value]);
     return true;
   };
 
@@ -88,7 +92,7 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
       while (!finished) {
         const at = buf.indexOf(delimiter);
         if (at >= 0) {
-          if (at > 0) yield new Uint8Array(buf.subarray(0, at));
+          if (at > 0) yield view(buf.subarray(0, at));
           buf = buf.subarray(at + delimiter.length);
           finished = true;
           return;
@@ -96,7 +100,7 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
         // Keep enough bytes to find a delimiter split across chunks.
         const safe = buf.length - delimiter.length;
         if (safe > 0) {
-          yield new Uint8Array(buf.subarray(0, safe));
+          yield view(buf.subarray(0, safe));
           buf = buf.subarray(safe);
         }
         if (!(await more())) throw new MultipartError("The multipart body ends inside a part");

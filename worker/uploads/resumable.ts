@@ -113,6 +113,7 @@ export async function appendToSession(
   let nextPart = parts.length + 1;
   const uploadPart = async (partNumber: number, bytes: Uint8Array) => {
     const uploaded = await multipart.uploadPart(partNumber, bytes);
+    acc.recycle(bytes);
     parts.push({ partNumber, etag: uploaded.etag });
     await saveParts();
   };

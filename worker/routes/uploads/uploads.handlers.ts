@@ -3,6 +3,7 @@ import { currentUser } from "../../lib/auth";
 import { ApiError, statusToCode } from "../../lib/errors";
 import type { AppEnv } from "../../lib/types";
 import { enqueueTranscode, sourceKey } from "../../transcode/jobs";
+import { coalesce } from "../../uploads/coalesce";
 import { declaredTypeError, parseUploadFields } from "../../uploads/fields";
 import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../uploads/multipart-form";
 import { PartAccumulator } from "../../uploads/parts";
@@ -66,7 +67,7 @@ export async function classicUpload(c: C) {
   const parts: R2UploadedPart[] = [];
 
   try {
-    for await (const part of readMultipart(c.req.raw.body, boundary)) {
+    for await (const part of readMultipart(coalesce(c.req.raw.body), boundary)) {
       if (TEXT_FIELDS.has(part.name)) {
         fields[part.name] = await part.text(16 * 1024);
         if (part.name === "title") {
@@ -138,7 +139,10 @@ export async function classicUpload(c: C) {
       if (quota > 0 && used + size > quota) {
         throw new ApiError("payload_too_large", `This upload would exceed your storage quota of ${quota} bytes`);
       }
-      for (const full of acc.push(chunk)) await put(full);
+      for (const full of acc.push(chunk)) {
+        await put(full);
+        acc.recycle(full);
+      }
     };
     await add(head);
     for await (const chunk of rest) await add(chunk);
@@ -201,7 +205,9 @@ export async function tusUpload(c: C) {
     logger,
     userId: user?.id ?? "",
   });
-  const res = await server.handleWeb(c.req.raw);
+  // The body in large chunks: @tus/server passes every chunk through several Node streams.
+  const body = c.req.raw.body;
+  const res = await server.handleWeb(body ? new Request(c.req.raw, { body: coalesce(body) }) : c.req.raw);
   const refused = (server.datastore as R2TusStore).refusal;
   if (refused) {
     return inEnvelope(
