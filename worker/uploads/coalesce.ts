@@ -2,22 +2,49 @@
  * Request bodies arrive in small pieces (about 4 KiB each in workerd), so a 10 GiB upload is
  * millions of chunks; every chunk that goes through @tus/server's Node stream plumbing costs a
  * handful of objects and a buffer of its own. This reads a body in large pieces instead: with a
- * BYOB reader the bytes land straight in a buffer of `size`, so the stream behind it yields
+ * BYOB reader the bytes land straight in a 1 MiB buffer, so the stream behind it yields
  * hundreds of times fewer chunks for the same bytes.
  *
  * Bytes received before the body breaks are still delivered, and only then the error: an
- * interrupted PATCH keeps what arrived, as the tus store expects.
+ * interrupted PATCH keeps what arrived, as the tus store expects. A reader that copies each chunk
+ * out gives it back to the `ChunkPool`, so the same few buffers carry the whole body.
  */
 export const COALESCE_BYTES = 1024 * 1024;
 
-export function coalesce(body: ReadableStream<Uint8Array>, size = COALESCE_BYTES): ReadableStream<Uint8Array> {
+/**
+ * Buffers of one size handed back by the reader of a coalesced stream once it has copied their
+ * bytes elsewhere, to be filled again: a long body then allocates a few buffers, not one per MiB.
+ */
+export class ChunkPool {
+  private readonly free: Uint8Array[] = [];
+
+  constructor(
+    readonly size = COALESCE_BYTES,
+    private readonly max = 4,
+  ) {}
+
+  take(): Uint8Array {
+    return this.free.pop() ?? new Uint8Array(this.size);
+  }
+
+  /** Gives back a chunk the caller no longer reads; anything but a whole pool buffer is ignored. */
+  give(chunk: Uint8Array): void {
+    const whole = chunk.byteOffset === 0 && chunk.byteLength === this.size && chunk.buffer.byteLength === this.size;
+    if (whole && this.free.length < this.max && !this.free.some((b) => b.buffer === chunk.buffer)) {
+      this.free.push(new Uint8Array(chunk.buffer));
+    }
+  }
+}
+
+export function coalesce(body: ReadableStream<Uint8Array>, pool = new ChunkPool()): ReadableStream<Uint8Array> {
+  const size = pool.size;
   const { readInto, cancel } = byteReader(body);
   let failure: { error: unknown } | undefined;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (failure) return controller.error(failure.error);
-        const buffer = new Uint8Array(size);
+        const buffer = pool.take();
         let filled = 0;
         let ended = false;
         try {

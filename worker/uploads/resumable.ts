@@ -68,6 +68,8 @@ export const isComplete = (session: Upload) => session.length !== null && sessio
 export interface AppendOptions {
   /** Sees the first bytes of the upload once (at least SNIFF_BYTES, or all of a smaller file); throw to refuse. */
   checkHead?: (head: Uint8Array) => void;
+  /** Called with each chunk once its bytes are copied out of it: the caller may reuse it. */
+  consumed?: (chunk: Uint8Array) => void;
 }
 
 /**
@@ -140,7 +142,9 @@ export async function appendToSession(
           head = null;
         }
       }
-      for (const part of acc.push(chunk)) {
+      const full = acc.push(chunk);
+      options.consumed?.(chunk);
+      for (const part of full) {
         await inflight;
         inflight = uploadPart(nextPart++, part);
       }

@@ -15,6 +15,7 @@ import type { Logger } from "../lib/logger";
 import type { Settings } from "../lib/settings";
 import { enqueueTranscode, sourceKey } from "../transcode/jobs";
 import { createVideo, deleteVideoRow } from "../videos/videos.data";
+import type { ChunkPool } from "./coalesce";
 import { declaredTypeError, parseUploadFields } from "./fields";
 import { appendToSession, createSession, discardSession, findSession, isComplete, UploadRefused } from "./resumable";
 import { checkDeclaredType } from "./sniff";
@@ -61,6 +62,8 @@ export interface TusContext {
   settings: Settings;
   logger: Logger;
   userId: string;
+  /** Where the request body's chunks go back once stored (the body was read through `coalesce`). */
+  chunks?: ChunkPool;
 }
 
 /** At most this much of a refused request is read (and discarded) before answering. */
@@ -159,6 +162,7 @@ export class R2TusStore extends DataStore {
     let newOffset: number;
     try {
       newOffset = await appendToSession(db, bucket, session, chunks, {
+        consumed: this.ctx.chunks ? (chunk) => this.ctx.chunks?.give(chunk) : undefined,
         checkHead: (head) => {
           const check = checkDeclaredType(declared, head);
           if (!check.ok) throw new UploadRefused(415, check.message);

@@ -3,7 +3,7 @@ import { currentUser } from "../../lib/auth";
 import { ApiError, statusToCode } from "../../lib/errors";
 import type { AppEnv } from "../../lib/types";
 import { enqueueTranscode, sourceKey } from "../../transcode/jobs";
-import { coalesce } from "../../uploads/coalesce";
+import { ChunkPool, coalesce } from "../../uploads/coalesce";
 import { declaredTypeError, parseUploadFields } from "../../uploads/fields";
 import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../uploads/multipart-form";
 import { PartAccumulator } from "../../uploads/parts";
@@ -196,6 +196,7 @@ export async function tusUpload(c: C) {
   const user = c.req.method === "OPTIONS" ? undefined : currentUser(c);
   const refusal = tusProtocolError(c.req.raw);
   if (refusal) throw refusal;
+  const chunks = new ChunkPool();
   const server = createTusServer({
     db,
     bucket: c.env.MEDIA,
@@ -204,10 +205,11 @@ export async function tusUpload(c: C) {
     settings,
     logger,
     userId: user?.id ?? "",
+    chunks,
   });
   // The body in large chunks: @tus/server passes every chunk through several Node streams.
   const body = c.req.raw.body;
-  const res = await server.handleWeb(body ? new Request(c.req.raw, { body: coalesce(body) }) : c.req.raw);
+  const res = await server.handleWeb(body ? new Request(c.req.raw, { body: coalesce(body, chunks) }) : c.req.raw);
   const refused = (server.datastore as R2TusStore).refusal;
   if (refused) {
     return inEnvelope(
