@@ -51,7 +51,14 @@ async function tusUpload(url: string, key: string, size: number, progress = { by
   return (performance.now() - started) / 1000;
 }
 
-async function barePut(url: string, size: number, name: string): Promise<number> {
+/** Streams `size` bytes to the bare Worker: `/r2/` (one put) or `/r2-multipart/` (10 MiB parts). */
+async function barePut(
+  url: string,
+  size: number,
+  name: string,
+  route = "r2",
+  progress = { bytes: 0 },
+): Promise<number> {
   const started = performance.now();
   let at = 0;
   const body = new ReadableStream<Uint8Array>({
@@ -60,9 +67,10 @@ async function barePut(url: string, size: number, name: string): Promise<number>
       const n = Math.min(CHUNK, size - at);
       controller.enqueue(block(at, n));
       at += n;
+      progress.bytes = at;
     },
   });
-  const res = await fetch(`${url}/r2/${name}`, {
+  const res = await fetch(`${url}/${route}/${name}`, {
     method: "PUT",
     body,
     headers: { "content-length": String(size) },
@@ -110,7 +118,7 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
     await bare.stop();
   }
 
-  const isolatePeaks: number[] = [];
+  const isolateLive: number[] = [];
   for (const bytes of options.memorySizes) {
     const label = `${fmt(bytes / 1024 ** 3, bytes < 1024 ** 3 ? 2 : 0)} GiB`;
     const inspectorPort = 18933;
@@ -142,7 +150,7 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
         const after = await isolate.live();
         appPeak = { peak: rss, idle };
         const windowPeaks = result.windows.map((w) => w.heap + w.buffers);
-        isolatePeaks.push(median(windowPeaks));
+        isolateLive.push(after.heap + after.buffers);
         rows.push([
           `isolate, ${label} upload`,
           `peak ${mib(result.peak.heap)} heap + ${mib(result.peak.buffers)} buffers; live after GC ${mib(before.heap + before.buffers)} before, ${mib(after.heap + after.buffers)} after (${fmt(bytes / MiB / result.result)} MiB/s)`,
@@ -159,9 +167,30 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
     } finally {
       await fresh.stop();
     }
-    const bareFresh = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18834);
+    const bareFresh = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18834, [
+      "--inspector-port",
+      String(inspectorPort + 1),
+    ]);
     try {
       await barePut(bareFresh.url, 60 * MiB, "warm");
+      await barePut(bareFresh.url, 60 * MiB, "warm", "r2-multipart");
+      const isolate = await inspectIsolate(inspectorPort + 1);
+      try {
+        const progress = { bytes: 0 };
+        const { peak, windows } = await isolate.peakDuring(
+          () => barePut(bareFresh.url, bytes, "parts", "r2-multipart", progress),
+          { windowOf: () => Math.floor(progress.bytes / 1024 ** 3) },
+        );
+        rows.push([
+          `bare multipart Worker isolate, ${label}`,
+          `peak ${mib(peak.heap)} heap + ${mib(peak.buffers)} buffers` +
+            (windows.length > 1
+              ? `; in each GiB ${windows.map((w) => fmt((w.heap + w.buffers) / MiB, 0)).join(", ")} MiB`
+              : ""),
+        ]);
+      } finally {
+        isolate.close();
+      }
       const { peak, before: idle } = await peakRss(bareFresh.process.pid as number, () =>
         barePut(bareFresh.url, bytes, "big"),
       );
@@ -174,10 +203,10 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
       await bareFresh.stop();
     }
   }
-  if (isolatePeaks.length > 1) {
-    const first = isolatePeaks[0] ?? 1;
-    const last = isolatePeaks[isolatePeaks.length - 1] ?? 0;
-    rows.push(["isolate peak per GiB (median), largest/smallest", `${fmt(last / first, 2)} (flat is 1.00)`]);
+  if (isolateLive.length > 1) {
+    const first = isolateLive[0] ?? 1;
+    const last = isolateLive[isolateLive.length - 1] ?? 0;
+    rows.push(["isolate live after GC, largest/smallest upload", `${fmt(last / first, 2)} (flat is 1.00)`]);
   }
   printTable("Uploads: tus through the Worker vs a bare R2 put (same wrangler dev runtime)", rows);
 }

@@ -6,7 +6,7 @@
  * temporary object and joined with the next request's bytes, so the offset is exact after an
  * interrupted request or a crash: D1 only ever records bytes that are durable in R2.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Upload, uploads } from "../db/schema";
 import { sourceKey } from "../transcode/jobs";
@@ -102,10 +102,17 @@ export async function appendToSession(
   let received = session.offset;
   let refused = false;
 
-  const saveParts = async () => {
+  // One part more in the row: SQLite appends it to the stored list, so the Worker sends a few bytes
+  // per part rather than the whole list again (which grew with the upload: quadratic in its size).
+  // The offset is counted from the stored list itself, so the two always agree.
+  const recordPart = async (part: StoredPart) => {
     await db
       .update(uploads)
-      .set({ parts: JSON.stringify(parts), offset: parts.length * partSize, updatedAt: new Date() })
+      .set({
+        parts: sql`json_insert(${uploads.parts}, '$[#]', json(${JSON.stringify(part)}))`,
+        offset: sql`(json_array_length(${uploads.parts}) + 1) * ${partSize}`,
+        updatedAt: new Date(),
+      })
       .where(eq(uploads.id, session.id));
   };
 
@@ -116,8 +123,9 @@ export async function appendToSession(
   const uploadPart = async (partNumber: number, bytes: Uint8Array) => {
     const uploaded = await multipart.uploadPart(partNumber, bytes);
     acc.recycle(bytes);
-    parts.push({ partNumber, etag: uploaded.etag });
-    await saveParts();
+    const part = { partNumber, etag: uploaded.etag };
+    await recordPart(part);
+    parts.push(part);
   };
 
   try {
@@ -158,7 +166,7 @@ export async function appendToSession(
       // A part failed: the offset falls back to the parts that are stored; the rest is resent.
       await db
         .update(uploads)
-        .set({ offset: parts.length * partSize, updatedAt: new Date() })
+        .set({ offset: sql`json_array_length(${uploads.parts}) * ${partSize}`, updatedAt: new Date() })
         .where(eq(uploads.id, session.id));
     } else if (!refused) {
       await persistTail();
