@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ChunkPool, coalesce } from "./coalesce";
+import { BufferPool } from "./buffer-pool";
+import { coalesce } from "./coalesce";
 
 const seq = (n: number, from = 0) => Uint8Array.from({ length: n }, (_, i) => (from + i) % 251);
 
@@ -35,7 +36,7 @@ describe("coalesce", () => {
         at += n;
         return piece;
       });
-      const { chunks, bytes, error } = await readAll(coalesce(source(pieces, type), new ChunkPool(10_000)));
+      const { chunks, bytes, error } = await readAll(coalesce(source(pieces, type), new BufferPool(10_000)));
       expect(error).toBeUndefined();
       expect(chunks.map((c) => c.byteLength)).toEqual([10_000, 10_000, at - 20_000]);
       expect(bytes).toEqual([...seq(at)]);
@@ -44,7 +45,7 @@ describe("coalesce", () => {
     it(`delivers the bytes that arrived before the body broke, then the error (${type} stream)`, async () => {
       const broken = new Error("connection reset");
       const { bytes, error } = await readAll(
-        coalesce(source([seq(3000), seq(2000, 3000)], type, broken), new ChunkPool(10_000)),
+        coalesce(source([seq(3000), seq(2000, 3000)], type, broken), new BufferPool(10_000)),
       );
       expect(bytes).toEqual([...seq(5000)]);
       expect(error).toBe(broken);
@@ -52,8 +53,8 @@ describe("coalesce", () => {
   }
 
   it("ends cleanly on an empty body and on a body of exactly one chunk", async () => {
-    expect((await readAll(coalesce(source([], "bytes"), new ChunkPool(100)))).chunks).toEqual([]);
-    const exact = await readAll(coalesce(source([seq(60), seq(40, 60)], "bytes"), new ChunkPool(100)));
+    expect((await readAll(coalesce(source([], "bytes"), new BufferPool(100)))).chunks).toEqual([]);
+    const exact = await readAll(coalesce(source([seq(60), seq(40, 60)], "bytes"), new BufferPool(100)));
     expect(exact.chunks.map((c) => c.byteLength)).toEqual([100]);
     expect(exact.bytes).toEqual([...seq(100)]);
   });
@@ -66,7 +67,7 @@ describe("coalesce", () => {
         cancelled = reason;
       },
     });
-    const reader = coalesce(body, new ChunkPool(25)).getReader();
+    const reader = coalesce(body, new BufferPool(25)).getReader();
     expect((await reader.read()).value?.byteLength).toBe(25);
     await reader.cancel("refused");
     expect(cancelled).toBe("refused");
@@ -76,7 +77,7 @@ describe("coalesce", () => {
     const payload = seq(300_000);
     const request = new Request("http://x/", { method: "PATCH", body: payload });
     const { chunks, bytes } = await readAll(
-      coalesce(request.body as ReadableStream<Uint8Array>, new ChunkPool(65_536)),
+      coalesce(request.body as ReadableStream<Uint8Array>, new BufferPool(65_536)),
     );
     expect(chunks.slice(0, -1).every((c) => c.byteLength === 65_536)).toBe(true);
     expect(bytes.length).toBe(payload.length);
@@ -84,9 +85,9 @@ describe("coalesce", () => {
   });
 });
 
-describe("ChunkPool", () => {
+describe("BufferPool", () => {
   it("fills a chunk given back again, and the bytes that come out stay right", async () => {
-    const pool = new ChunkPool(10);
+    const pool = new BufferPool(10);
     const reader = coalesce(source([seq(10), seq(10, 10), seq(10, 20)], "bytes"), pool).getReader();
     const first = (await reader.read()).value as Uint8Array;
     const copied = [...first];
@@ -101,7 +102,7 @@ describe("ChunkPool", () => {
   });
 
   it("takes back only whole buffers of its size, each once, up to its limit", () => {
-    const pool = new ChunkPool(8, 2);
+    const pool = new BufferPool(8, 2);
     const whole = pool.take();
     pool.give(whole.subarray(0, 4)); // a short last chunk
     pool.give(new Uint8Array(new ArrayBuffer(16), 8, 8)); // a view into a larger buffer

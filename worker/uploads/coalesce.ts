@@ -7,36 +7,14 @@
  *
  * Bytes received before the body breaks are still delivered, and only then the error: an
  * interrupted PATCH keeps what arrived, as the tus store expects. A reader that copies each chunk
- * out gives it back to the `ChunkPool`, so the same few buffers carry the whole body.
+ * out gives it back to the pool, so the same few buffers carry the whole body.
  */
-export const COALESCE_BYTES = 1024 * 1024;
+import { type BufferPool, chunkBuffers } from "./buffer-pool";
 
-/**
- * Buffers of one size handed back by the reader of a coalesced stream once it has copied their
- * bytes elsewhere, to be filled again: a long body then allocates a few buffers, not one per MiB.
- */
-export class ChunkPool {
-  private readonly free: Uint8Array[] = [];
-
-  constructor(
-    readonly size = COALESCE_BYTES,
-    private readonly max = 4,
-  ) {}
-
-  take(): Uint8Array {
-    return this.free.pop() ?? new Uint8Array(this.size);
-  }
-
-  /** Gives back a chunk the caller no longer reads; anything but a whole pool buffer is ignored. */
-  give(chunk: Uint8Array): void {
-    const whole = chunk.byteOffset === 0 && chunk.byteLength === this.size && chunk.buffer.byteLength === this.size;
-    if (whole && this.free.length < this.max && !this.free.some((b) => b.buffer === chunk.buffer)) {
-      this.free.push(new Uint8Array(chunk.buffer));
-    }
-  }
-}
-
-export function coalesce(body: ReadableStream<Uint8Array>, pool = new ChunkPool()): ReadableStream<Uint8Array> {
+export function coalesce(
+  body: ReadableStream<Uint8Array>,
+  pool: BufferPool = chunkBuffers,
+): ReadableStream<Uint8Array> {
   const size = pool.size;
   const { readInto, cancel } = byteReader(body);
   let failure: { error: unknown } | undefined;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BufferPool } from "./buffer-pool";
 import { PartAccumulator } from "./parts";
 
 const seq = (n: number, from = 0) => Uint8Array.from({ length: n }, (_, i) => (from + i) % 256);
@@ -33,10 +34,10 @@ describe("PartAccumulator.recycle", () => {
     expect([...(first ?? [])]).toEqual([0, 1, 2, 3]);
     acc.recycle(first as Uint8Array);
     const [second] = acc.push(seq(5, 4));
-    expect(second).not.toBe(first); // the buffer being filled when `first` came back
+    expect(second?.buffer).not.toBe(first?.buffer); // the buffer being filled when `first` came back
     acc.recycle(second as Uint8Array);
     const [third] = acc.push(seq(3, 9));
-    expect(third).toBe(first);
+    expect(third?.buffer).toBe(first?.buffer);
     expect([...(third ?? [])]).toEqual([8, 9, 10, 11]);
   });
 
@@ -47,6 +48,24 @@ describe("PartAccumulator.recycle", () => {
     acc.recycle(part as Uint8Array);
     acc.recycle(new Uint8Array(2));
     const made = [...acc.push(seq(4)), ...acc.push(seq(4)), ...acc.push(seq(4))];
-    expect(new Set(made).size).toBe(3);
+    expect(new Set(made.map((p) => p.buffer)).size).toBe(3);
+  });
+});
+
+describe("PartAccumulator with a shared pool", () => {
+  it("gives its last buffer back on release, for the next accumulator to fill", () => {
+    const pool = new BufferPool(4, 2);
+    const first = new PartAccumulator(4, undefined, pool);
+    const [part] = first.push(seq(6));
+    first.recycle(part as Uint8Array);
+    expect([...first.drain()]).toEqual([4, 5]);
+    first.release();
+    expect(pool.idle).toBe(2);
+    const next = new PartAccumulator(4, seq(1, 50), pool);
+    expect(pool.idle).toBe(1); // its buffer came from the pool
+    const [again] = next.push(seq(3, 51));
+    expect(again?.buffer === part?.buffer || pool.idle === 0).toBe(true);
+    expect([...(again ?? [])]).toEqual([50, 51, 52, 53]);
+    expect(pool.idle).toBe(0);
   });
 });

@@ -1,18 +1,22 @@
+import { BufferPool, partBuffers } from "./buffer-pool";
+
 /**
  * Re-chunks bytes of any sizes into fixed-size parts, as R2 multipart uploads require (every part
- * but the last the same size). Holds one part being filled, whatever the upload's size; parts
- * handed back through `recycle` are filled again, so a long upload reuses the same few buffers
- * instead of leaving a part-sized one behind for the garbage collector at every part.
+ * but the last the same size). Holds one part being filled, whatever the upload's size. Part
+ * buffers come from a pool (the isolate's, for the usual part size): parts handed back through
+ * `recycle` and the last buffer handed back by `release` are filled again by later parts and
+ * later requests, instead of leaving a part-sized buffer for the garbage collector each time.
  */
 export class PartAccumulator {
   readonly partSize: number;
+  private readonly pool: BufferPool;
   private buffer: Uint8Array;
   private filled = 0;
-  private readonly spares: Uint8Array[] = [];
 
-  constructor(partSize: number, initial?: Uint8Array) {
+  constructor(partSize: number, initial?: Uint8Array, pool?: BufferPool) {
     this.partSize = partSize;
-    this.buffer = new Uint8Array(partSize);
+    this.pool = pool ?? (partBuffers.size === partSize ? partBuffers : new BufferPool(partSize, 1));
+    this.buffer = this.pool.take();
     if (initial) {
       if (initial.length >= partSize) throw new Error("initial bytes must be smaller than a part");
       this.buffer.set(initial);
@@ -39,7 +43,7 @@ export class PartAccumulator {
       at += take;
       if (this.filled === this.partSize) {
         full.push(this.buffer);
-        this.buffer = this.spares.pop() ?? new Uint8Array(this.partSize);
+        this.buffer = this.pool.take();
         this.filled = 0;
       }
     }
@@ -48,9 +52,14 @@ export class PartAccumulator {
 
   /** Takes back a part returned by `push` once its bytes are stored; it will be overwritten. */
   recycle(part: Uint8Array): void {
-    if (part.byteLength === this.partSize && part !== this.buffer && !this.spares.includes(part)) {
-      this.spares.push(part);
-    }
+    if (part.buffer !== this.buffer.buffer) this.pool.give(part);
+  }
+
+  /** Hands the buffer being filled back to the pool: call once, after `drain`, when done. */
+  release(): void {
+    this.filled = 0;
+    this.pool.give(this.buffer);
+    this.buffer = new Uint8Array(0);
   }
 
   /** The bytes held back (the tail), leaving the accumulator empty. */

@@ -162,14 +162,19 @@ export async function appendToSession(
       () => true,
       () => false,
     );
-    if (!partsStored) {
-      // A part failed: the offset falls back to the parts that are stored; the rest is resent.
-      await db
-        .update(uploads)
-        .set({ offset: sql`json_array_length(${uploads.parts}) * ${partSize}`, updatedAt: new Date() })
-        .where(eq(uploads.id, session.id));
-    } else if (!refused) {
-      await persistTail();
+    try {
+      if (!partsStored) {
+        // A part failed: the offset falls back to the parts that are stored; the rest is resent.
+        await db
+          .update(uploads)
+          .set({ offset: sql`json_array_length(${uploads.parts}) * ${partSize}`, updatedAt: new Date() })
+          .where(eq(uploads.id, session.id));
+      } else if (!refused) {
+        await persistTail();
+      }
+    } finally {
+      // No part is uploading any more and the tail is copied out: the buffer can serve others.
+      acc.release();
     }
   }
   await inflight;

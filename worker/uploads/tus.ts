@@ -15,7 +15,7 @@ import type { Logger } from "../lib/logger";
 import type { Settings } from "../lib/settings";
 import { enqueueTranscode, sourceKey } from "../transcode/jobs";
 import { createVideo, deleteVideoRow } from "../videos/videos.data";
-import type { ChunkPool } from "./coalesce";
+import type { BufferPool } from "./buffer-pool";
 import { declaredTypeError, parseUploadFields } from "./fields";
 import { appendToSession, createSession, discardSession, findSession, isComplete, UploadRefused } from "./resumable";
 import { checkDeclaredType } from "./sniff";
@@ -63,7 +63,7 @@ export interface TusContext {
   logger: Logger;
   userId: string;
   /** Where the request body's chunks go back once stored (the body was read through `coalesce`). */
-  chunks?: ChunkPool;
+  chunks?: BufferPool;
 }
 
 /** At most this much of a refused request is read (and discarded) before answering. */

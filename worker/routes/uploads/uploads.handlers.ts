@@ -3,7 +3,8 @@ import { currentUser } from "../../lib/auth";
 import { ApiError, statusToCode } from "../../lib/errors";
 import type { AppEnv } from "../../lib/types";
 import { enqueueTranscode, sourceKey } from "../../transcode/jobs";
-import { ChunkPool, coalesce } from "../../uploads/coalesce";
+import { chunkBuffers } from "../../uploads/buffer-pool";
+import { coalesce } from "../../uploads/coalesce";
 import { declaredTypeError, parseUploadFields } from "../../uploads/fields";
 import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../uploads/multipart-form";
 import { PartAccumulator } from "../../uploads/parts";
@@ -147,6 +148,7 @@ export async function classicUpload(c: C) {
     await add(head);
     for await (const chunk of rest) await add(chunk);
     const tail = acc.drain();
+    acc.release();
     if (tail.length > 0) await put(tail);
     return { size, filename: part.filename, contentType: part.contentType };
   }
@@ -196,7 +198,6 @@ export async function tusUpload(c: C) {
   const user = c.req.method === "OPTIONS" ? undefined : currentUser(c);
   const refusal = tusProtocolError(c.req.raw);
   if (refusal) throw refusal;
-  const chunks = new ChunkPool();
   const server = createTusServer({
     db,
     bucket: c.env.MEDIA,
@@ -205,11 +206,11 @@ export async function tusUpload(c: C) {
     settings,
     logger,
     userId: user?.id ?? "",
-    chunks,
+    chunks: chunkBuffers,
   });
   // The body in large chunks: @tus/server passes every chunk through several Node streams.
   const body = c.req.raw.body;
-  const res = await server.handleWeb(body ? new Request(c.req.raw, { body: coalesce(body, chunks) }) : c.req.raw);
+  const res = await server.handleWeb(body ? new Request(c.req.raw, { body: coalesce(body, chunkBuffers) }) : c.req.raw);
   const refused = (server.datastore as R2TusStore).refusal;
   if (refused) {
     return inEnvelope(
