@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { apiClient } from "../testing/api";
 import { optionalUser } from "./auth";
 import { apiCors } from "./cors";
 import { createApp } from "./create-app";
 import { apiRateLimit } from "./rate-limit";
-import { apiClient } from "./test-helpers";
 
 // The default CORS_ALLOWED_ORIGINS (wrangler.toml) lists the local web app's origins.
 const ALLOWED = "http://localhost:8787";

@@ -2,10 +2,10 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RateLimitPolicy } from "../durable/rate-limiter";
+import { apiClient, type Envelope, registerUser } from "../testing/api";
 import { optionalUser, requireUser } from "./auth";
 import { createApp } from "./create-app";
 import { apiRateLimit, clientSubject, rateLimit } from "./rate-limit";
-import { apiClient, type Envelope, registerUser } from "./test-helpers";
 
 const DAY_MS = 86_400_000;
 

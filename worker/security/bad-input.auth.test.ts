@@ -8,7 +8,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { jobs } from "../db/schema";
 import { base64url, mintJobToken } from "../lib/job-token";
 import { DEV_JOB_TOKEN_SECRET } from "../lib/settings";
-import { registerUser } from "../lib/test-helpers";
+import { registerUser } from "../testing/api";
 import { mp4Like } from "../testing/http";
 import { seedVideo, testDb } from "../testing/seed";
 import { claimJob, newVersion, sourceKey, versionPrefix } from "../transcode/jobs";

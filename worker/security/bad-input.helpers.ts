@@ -5,7 +5,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { type Envelope, uniqueIp } from "../lib/test-helpers";
+import { type Envelope, uniqueIp } from "../testing/api";
 
 const ERROR_KEYS = new Set(["code", "message", "details", "requestId"]);
 

@@ -11,7 +11,7 @@ import { jobs } from "../db/schema";
 import { mintJobToken } from "../lib/job-token";
 import { mintPlaybackToken, parseSigningKeys } from "../lib/playback-token";
 import { DEV_JOB_TOKEN_SECRET } from "../lib/settings";
-import { registerUser, uniqueIp } from "../lib/test-helpers";
+import { registerUser, uniqueIp } from "../testing/api";
 import { callApp, recordingQueue, TUS, tusMetadata } from "../testing/http";
 import { seedReadyVideo, seedVideo, testDb, tinyMp4 } from "../testing/seed";
 import { claimJob, newVersion, sourceKey } from "../transcode/jobs";

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_JSON_BODY_BYTES } from "../lib/body-limit";
 import { MAX_PASSWORD_LENGTH } from "../lib/passwords";
-import { apiClient, type KeyWithUser, registerUser } from "../lib/test-helpers";
+import { apiClient, type KeyWithUser, registerUser } from "../testing/api";
 import { seedReadyVideo, seedVideo } from "../testing/seed";
 import { expectHealthy, expectNothingStored, expectRefusal, rawCall } from "./bad-input.helpers";
 

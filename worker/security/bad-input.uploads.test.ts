@@ -5,7 +5,7 @@
  * error envelope and keeps nothing; an upload in progress survives every hostile PATCH intact.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { registerUser } from "../lib/test-helpers";
+import { registerUser } from "../testing/api";
 import { b64, callApp, form, recordingQueue, TUS, tusMetadata } from "../testing/http";
 import { seedUserWithKey, tinyMp4 } from "../testing/seed";
 import { expectHealthy, expectNothingStored, expectRefusal, storedState } from "./bad-input.helpers";

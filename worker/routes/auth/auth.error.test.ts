@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiClient, type Envelope, registerUser } from "../../lib/test-helpers";
+import { apiClient, type Envelope, registerUser } from "../../testing/api";
 
 interface FieldDetail {
   path: string;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { hashKey } from "../../lib/auth";
-import { apiClient, type Envelope, type KeyWithUser, registerUser, type UserJson } from "../../lib/test-helpers";
+import { apiClient, type Envelope, type KeyWithUser, registerUser, type UserJson } from "../../testing/api";
 
 describe("accounts, the old service's way", () => {
   it("register → login → user → logout → the key no longer works", async () => {
