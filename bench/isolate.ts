@@ -88,19 +88,16 @@ export async function inspectIsolate(port: number): Promise<IsolateInspector> {
           await new Promise((r) => setTimeout(r, intervalMs));
         }
       })();
+      let result: Awaited<ReturnType<typeof work>>;
       try {
-        const result = await work();
-        sampling = false;
-        await sampler;
-        const filled = windows.filter(Boolean);
-        const peak = filled.reduce((a, b) => (b.heap + b.buffers > a.heap + a.buffers ? b : a), {
-          heap: 0,
-          buffers: 0,
-        });
-        return { result, peak, windows: filled };
+        result = await work();
       } finally {
         sampling = false;
+        await sampler;
       }
+      const filled = windows.filter(Boolean);
+      const peak = filled.reduce((a, b) => (b.heap + b.buffers > a.heap + a.buffers ? b : a), { heap: 0, buffers: 0 });
+      return { result, peak, windows: filled };
     },
     close: () => ws.close(),
   };

@@ -86,6 +86,16 @@ describe("coalesce", () => {
 });
 
 describe("BufferPool", () => {
+  it("gets back the buffer a read took when no bytes came (end of body, or an error)", async () => {
+    const pool = new BufferPool(10);
+    const spare = pool.take();
+    pool.give(spare);
+    await readAll(coalesce(source([], "bytes"), pool));
+    expect(pool.idle).toBe(1);
+    await readAll(coalesce(source([], "default", new Error("reset")), pool));
+    expect(pool.idle).toBe(1);
+  });
+
   it("fills a chunk given back again, and the bytes that come out stay right", async () => {
     const pool = new BufferPool(10);
     const reader = coalesce(source([seq(10), seq(10, 10), seq(10, 20)], "bytes"), pool).getReader();

@@ -35,12 +35,16 @@ export function coalesce(
             filled += added;
           }
         } catch (error) {
-          if (filled === 0) return controller.error(error);
+          if (filled === 0) {
+            pool.give(buffer);
+            return controller.error(error);
+          }
           // Deliver what arrived; the error follows on the next read (erroring now would drop it).
           failure = { error };
           return controller.enqueue(buffer.subarray(0, filled));
         }
         if (filled > 0) controller.enqueue(filled === size ? buffer : buffer.subarray(0, filled));
+        else pool.give(buffer); // nothing came: the buffer was never handed out
         if (ended) controller.close();
       },
       cancel,

@@ -162,7 +162,7 @@ export class R2TusStore extends DataStore {
     let newOffset: number;
     try {
       newOffset = await appendToSession(db, bucket, session, chunks, {
-        consumed: this.ctx.chunks ? (chunk) => this.ctx.chunks?.give(chunk) : undefined,
+        consumed: (chunk) => this.ctx.chunks?.give(chunk),
         checkHead: (head) => {
           const check = checkDeclaredType(declared, head);
           if (!check.ok) throw new UploadRefused(415, check.message);
