@@ -5,7 +5,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { TranscodeJob } from "../transcoder/protocol.ts";
+import type { TranscodeJob } from "../shared/protocol.ts";
 
 export async function acceptingTranscoder() {
   const jobs: TranscodeJob[] = [];

@@ -14,6 +14,7 @@
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { FailureCode, JobEvent, JobStatus, Rendition, TranscodeJob } from "../shared/protocol.ts";
 import {
   buildEncodeCommand,
   HLS_MASTER_NAME,
@@ -29,7 +30,6 @@ import { FfmpegError, probeMedia, type RunningFfmpeg, startFfmpeg } from "./ffmp
 import { createJobApiClient, type JobApiClient, JobApiError } from "./job-api.ts";
 import { displaySize } from "./ladder.ts";
 import { finishHlsMaster, finishHlsMediaPlaylist, parseMpd, peakBitrate, setMpdBandwidths } from "./manifest.ts";
-import type { FailureCode, JobEvent, JobStatus, Rendition, TranscodeJob } from "./protocol.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
 import { assessSource, explainProbeFailure, formatDuration, type SourceInfo, sniffContainer } from "./source.ts";
 import { startUploader } from "./uploader.ts";

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { TranscodeJob } from "./protocol.ts";
+import type { TranscodeJob } from "../shared/protocol.ts";
 import { createTranscoderServer, type JobRunner, type TranscoderServer } from "./server.ts";
 
 const job = (id = "job-1"): TranscodeJob => ({

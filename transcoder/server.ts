@@ -3,7 +3,7 @@
  * Jobs run in the background; the runner reports to the Worker itself, so the caller never waits.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { type JobStatus, type TranscodeJob, TranscodeJobSchema } from "./protocol.ts";
+import { type JobStatus, type TranscodeJob, TranscodeJobSchema } from "../shared/protocol.ts";
 
 /** Runs one job to its end; resolves with the final state. Must stop promptly when `signal` aborts. */
 export type JobRunner = (

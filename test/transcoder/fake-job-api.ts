@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type JobEvent, JobEventSchema, OUTPUT_FILE_NAME, type TranscodeJob } from "../../transcoder/protocol.ts";
+import { type JobEvent, JobEventSchema, OUTPUT_FILE_NAME, type TranscodeJob } from "../../shared/protocol.ts";
 
 export interface FakeJobApiOptions {
   /** Path of the file served as the source. */

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../app/logger";
+import { loadSettings } from "../app/settings";
 import { jobs, videos } from "../db/schema";
-import { createLogger } from "../lib/logger";
-import { loadSettings } from "../lib/settings";
 import { seedVideo, testDb } from "../testing/seed";
 import type { TranscoderDispatcher } from "../transcode/dispatcher";
 import { newVersion, versionPrefix } from "../transcode/jobs";

@@ -1,9 +1,10 @@
 import { lt } from "drizzle-orm";
-import { createDb, type Database } from "../db/client";
+import { createLogger, type Logger } from "../app/logger";
+import { logSettingsError, type Settings, SettingsError } from "../app/settings";
+import type { Database } from "../db/client";
 import { uploads } from "../db/schema";
-import { createLogger, type Logger, parseLogLevel } from "../lib/logger";
-import { loadSettings, type Settings } from "../lib/settings";
-import { createDispatcher, type TranscoderDispatcher } from "../transcode/dispatcher";
+import { createServices, type Services } from "../services";
+import type { TranscoderDispatcher } from "../transcode/dispatcher";
 import { deletePrefix, failJob, requeueJob, staleJobs, versionPrefix } from "../transcode/jobs";
 import { discardSession } from "../uploads/resumable";
 import { deleteVideoRow } from "../videos/videos.data";
@@ -74,18 +75,24 @@ export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" |
 
 /** The periodic sweep (wrangler.toml [triggers]). */
 export async function runScheduledSweep(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
-  const settings = loadSettings(env as unknown as Record<string, unknown>);
-  const logger = createLogger({ cron: controller.cron }, parseLogLevel(settings.logLevel));
-  const deps = {
-    db: createDb(env.DB),
-    media: env.MEDIA,
-    queue: env.TRANSCODE_QUEUE,
-    events: env.WEBHOOK_QUEUE,
-    settings,
-    dispatcher: createDispatcher(env, settings),
-    logger,
+  let services: Services;
+  try {
+    services = createServices(env, { cron: controller.cron });
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    logSettingsError(createLogger({ cron: controller.cron }), err, "refusing to sweep");
+    return;
+  }
+  const deps: SweepDeps = {
+    db: services.db,
+    media: services.media,
+    queue: services.queues.transcode,
+    events: services.queues.webhooks,
+    settings: services.settings,
+    dispatcher: services.dispatcher,
+    logger: services.logger,
   };
   const jobsResult = await sweepStaleJobs(deps);
   const uploadsResult = await sweepExpiredUploads(deps);
-  logger.info("sweep", { jobs: jobsResult, uploads: uploadsResult });
+  services.logger.info("sweep", { jobs: jobsResult, uploads: uploadsResult });
 }

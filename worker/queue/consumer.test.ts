@@ -2,13 +2,13 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { TranscodeJob } from "../../transcoder/protocol";
+import type { TranscodeJob } from "../../shared/protocol";
+import { createLogger } from "../app/logger";
+import { DEV_JOB_TOKEN_SECRET, loadSettings } from "../app/settings";
 import { jobs, videos } from "../db/schema";
-import { verifyJobToken } from "../lib/job-token";
-import { createLogger } from "../lib/logger";
-import { DEV_JOB_TOKEN_SECRET, loadSettings } from "../lib/settings";
 import { seedVideo, testDb } from "../testing/seed";
 import { DispatchError, type TranscoderDispatcher } from "../transcode/dispatcher";
+import { verifyJobToken } from "../transcode/job-token";
 import { newVersion } from "../transcode/jobs";
 import { DEAD_LETTER_QUEUE, dispatchTranscode, failFromDeadLetter, handleQueueBatch } from "./consumer";
 

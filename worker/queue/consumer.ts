@@ -1,9 +1,10 @@
-import { TranscodeMessageSchema } from "../../transcoder/protocol";
-import { createDb, type Database } from "../db/client";
-import { mintJobToken } from "../lib/job-token";
-import { createLogger, type Logger, parseLogLevel } from "../lib/logger";
-import { loadSettings, missingSecrets, type Settings } from "../lib/settings";
-import { createDispatcher, DispatchError, type TranscoderDispatcher } from "../transcode/dispatcher";
+import { TranscodeMessageSchema } from "../../shared/protocol";
+import { createLogger, type Logger } from "../app/logger";
+import { logSettingsError, type Settings, SettingsError } from "../app/settings";
+import type { Database } from "../db/client";
+import { createServices, type Services } from "../services";
+import { DispatchError, type TranscoderDispatcher } from "../transcode/dispatcher";
+import { mintJobToken } from "../transcode/job-token";
 import { activeJobFor, claimJob, failJob, releaseClaim } from "../transcode/jobs";
 import { deliverWebhook } from "../webhooks/delivery";
 import { WEBHOOK_QUEUE } from "../webhooks/webhooks";
@@ -108,20 +109,21 @@ export function queueRole(name: string): "transcode" | "deadLetter" | "webhooks"
 
 /** The `transcode` queue, its dead-letter queue, and the `webhooks` queue. */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext) {
-  const rawEnv = env as unknown as Record<string, unknown>;
-  const settings = loadSettings(rawEnv);
-  const missing = missingSecrets(rawEnv);
-  if (missing.length > 0) {
+  let services: Services;
+  try {
+    services = createServices(env, { queue: batch.queue });
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
     // As for HTTP: production without its secrets would sign jobs with development keys.
-    createLogger({ queue: batch.queue }).error("refusing to consume: required secrets are missing", { missing });
+    logSettingsError(createLogger({ queue: batch.queue }), err, "refusing to consume");
     return batch.retryAll({ delaySeconds: 300 });
   }
   const deps: ConsumerDeps = {
-    db: createDb(env.DB),
-    settings,
-    dispatcher: createDispatcher(env, settings),
-    logger: createLogger({ queue: batch.queue }, parseLogLevel(settings.logLevel)),
-    events: env.WEBHOOK_QUEUE,
+    db: services.db,
+    settings: services.settings,
+    dispatcher: services.dispatcher,
+    logger: services.logger,
+    events: services.queues.webhooks,
   };
   const handle = { transcode: dispatchTranscode, deadLetter: failFromDeadLetter, webhooks: deliverWebhook }[
     queueRole(batch.queue)

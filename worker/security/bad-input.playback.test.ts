@@ -7,13 +7,13 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DEV_JOB_TOKEN_SECRET } from "../app/settings";
 import { jobs } from "../db/schema";
-import { mintJobToken } from "../lib/job-token";
-import { mintPlaybackToken, parseSigningKeys } from "../lib/playback-token";
-import { DEV_JOB_TOKEN_SECRET } from "../lib/settings";
+import { mintPlaybackToken, parseSigningKeys } from "../playback/tokens";
 import { registerUser, uniqueIp } from "../testing/api";
 import { callApp, recordingQueue, TUS, tusMetadata } from "../testing/http";
 import { seedReadyVideo, seedVideo, testDb, tinyMp4 } from "../testing/seed";
+import { mintJobToken } from "../transcode/job-token";
 import { claimJob, newVersion, sourceKey } from "../transcode/jobs";
 import { expectHealthy, expectNothingStored, expectRefusal } from "./bad-input.helpers";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TranscodeJob } from "../../transcoder/protocol";
+import type { TranscodeJob } from "../../shared/protocol";
 import {
   ContainerDispatcher,
   DispatchError,

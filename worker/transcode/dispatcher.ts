@@ -3,8 +3,8 @@
  * in its own Container instance; local development and tests POST it to TRANSCODER_URL.
  */
 import { getContainer } from "@cloudflare/containers";
-import type { TranscodeJob } from "../../transcoder/protocol";
-import type { Settings } from "../lib/settings";
+import type { TranscodeJob } from "../../shared/protocol";
+import type { Settings } from "../app/settings";
 
 /** Virtual host the container uses for the internal job API; answered by the Worker itself. */
 export const INTERNAL_API_HOST = "streambuddy.internal";

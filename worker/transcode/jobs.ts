@@ -3,7 +3,7 @@
  * and the sweep for jobs that stopped reporting. Functions take what they need as parameters.
  */
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
-import type { FailureCode, Rendition } from "../../transcoder/protocol";
+import type { FailureCode, Rendition } from "../../shared/protocol";
 import type { Database } from "../db/client";
 import { type Job, jobs, renditions, type Video, videos } from "../db/schema";
 import type { WebhookEventType, WebhookMessage } from "../webhooks/webhooks";

@@ -1,7 +1,7 @@
 /** The descriptive fields of an upload (classic form fields or tus metadata), validated once. */
 import { z } from "@hono/zod-openapi";
+import { parseQuality, type Settings } from "../app/settings";
 import { VISIBILITIES } from "../db/schema";
-import { parseQuality, type Settings } from "../lib/settings";
 import { ACCEPTED_TYPES_TEXT, isAcceptableDeclaredType } from "./sniff";
 
 // Control characters (C0, DEL, C1) have no place in a title.

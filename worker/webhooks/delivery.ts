@@ -1,9 +1,9 @@
 /** The `webhooks` queue consumer: one signed POST per message, retried with back-off. */
 import { eq } from "drizzle-orm";
+import type { Logger } from "../app/logger";
+import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
-import type { Logger } from "../lib/logger";
-import type { Settings } from "../lib/settings";
 import { findVideo, publicPlaybackUrls, renditionsOf, serializeVideo } from "../videos/videos.data";
 import { signWebhook, WebhookMessageSchema, webhookRetryDelay, webhookUrlProblem } from "./webhooks";
 

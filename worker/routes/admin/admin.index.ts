@@ -1,11 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { createRouter } from "../../app/create-app";
+import { ApiError, openApiErrorResponses } from "../../app/errors";
+import { API_KEY_SECURITY } from "../../app/openapi";
+import type { AppEnv } from "../../app/types";
+import { currentUser } from "../../auth/authenticate";
 import { JOB_STATUSES, jobs, users, VIDEO_STATUSES, videos } from "../../db/schema";
-import { API_KEY_SECURITY, currentUser, requireUser } from "../../lib/auth";
-import { createRouter } from "../../lib/create-app";
-import { ApiError, openApiErrorResponses } from "../../lib/errors";
-import type { AppEnv } from "../../lib/types";
+import { requireUser } from "../../middleware/auth";
 import { sourceKey } from "../../transcode/jobs";
 
 const StatsSchema = z

@@ -1,6 +1,6 @@
 import { swaggerUI } from "@hono/swagger-ui";
-import { createRouter } from "../../lib/create-app";
-import type { AppOpenAPI } from "../../lib/types";
+import { createRouter } from "../../app/create-app";
+import type { AppOpenAPI } from "../../app/types";
 
 /** Where scripts/vendor-assets.mjs puts the viewers' files inside the static assets. */
 export const VENDOR_BASE = "/vendor";

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import { contentTypeOf, JobEventSchema } from "../../../transcoder/protocol";
-import { runAfterResponse } from "../../lib/background";
-import { ApiError } from "../../lib/errors";
-import { serveR2Object } from "../../lib/r2-response";
+import { contentTypeOf, JobEventSchema } from "../../../shared/protocol";
+import { runAfterResponse } from "../../app/background";
+import { ApiError } from "../../app/errors";
+import { serveR2Object } from "../../playback/object-response";
 import { createDispatcher } from "../../transcode/dispatcher";
 import {
   completeJob,

@@ -3,12 +3,12 @@
  * job events. Opened by the job's token alone, never by user keys; not part of the public docs.
  */
 import { createMiddleware } from "hono/factory";
-import { OUTPUT_FILE_NAME } from "../../../transcoder/protocol";
+import { OUTPUT_FILE_NAME } from "../../../shared/protocol";
+import { createRouter } from "../../app/create-app";
+import { ApiError } from "../../app/errors";
+import type { AppEnv } from "../../app/types";
 import type { Job } from "../../db/schema";
-import { createRouter } from "../../lib/create-app";
-import { ApiError } from "../../lib/errors";
-import { verifyJobToken } from "../../lib/job-token";
-import type { AppEnv } from "../../lib/types";
+import { verifyJobToken } from "../../transcode/job-token";
 import { currentAttempt } from "../../transcode/jobs";
 import { handleJobEvent, putJobFile, readJobSource } from "./internal.handlers";
 

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
-import { currentUser } from "../../lib/auth";
-import { ApiError, statusToCode } from "../../lib/errors";
-import type { AppEnv } from "../../lib/types";
+import { ApiError, statusToCode } from "../../app/errors";
+import type { AppEnv } from "../../app/types";
+import { currentUser } from "../../auth/authenticate";
 import { enqueueTranscode, sourceKey } from "../../transcode/jobs";
 import { chunkBuffers } from "../../uploads/buffer-pool";
 import { coalesce } from "../../uploads/coalesce";

@@ -1,12 +1,12 @@
 import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { ApiError } from "../../app/errors";
+import type { AppEnv, AppRouteHandler } from "../../app/types";
+import { currentUser } from "../../auth/authenticate";
 import { users, type Video, videos } from "../../db/schema";
-import { currentUser } from "../../lib/auth";
-import { ApiError } from "../../lib/errors";
-import { mintPlaybackToken, parseSigningKeys } from "../../lib/playback-token";
-import { serveR2Object } from "../../lib/r2-response";
-import type { AppEnv, AppRouteHandler } from "../../lib/types";
 import { mpdWithBaseUrl } from "../../playback/manifests";
+import { serveR2Object } from "../../playback/object-response";
+import { mintPlaybackToken, parseSigningKeys } from "../../playback/tokens";
 import { createDispatcher } from "../../transcode/dispatcher";
 import { activeJobFor, deletePrefix, enqueueTranscode, sourceKey, versionPrefix } from "../../transcode/jobs";
 import { parseUploadFields } from "../../uploads/fields";

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { API_KEY_SECURITY, requireUser } from "../../lib/auth";
-import { openApiErrorResponses } from "../../lib/errors";
+import { openApiErrorResponses } from "../../app/errors";
+import { API_KEY_SECURITY } from "../../app/openapi";
+import { requireUser } from "../../middleware/auth";
 
 const tags = ["Webhooks"];
 

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../../app/logger";
+import { loadSettings } from "../../app/settings";
 import { users } from "../../db/schema";
-import { createLogger } from "../../lib/logger";
-import { loadSettings } from "../../lib/settings";
 import { callApp, recordingQueue } from "../../testing/http";
 import { seedReadyVideo, seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
 import { completeJob, failJob, newVersion } from "../../transcode/jobs";

@@ -1,17 +1,18 @@
-import type { Context, MiddlewareHandler, Next } from "hono";
-import { matchedRoutes } from "hono/route";
-import { COMPOSED_HANDLER } from "hono/utils/constants";
+import type { Context, MiddlewareHandler } from "hono";
+import { PatternRouter } from "hono/router/pattern-router";
+import { ApiError } from "../app/errors";
+import type { Settings } from "../app/settings";
+import type { AppEnv } from "../app/types";
+import { authenticate } from "../auth/authenticate";
 import type { RateLimitDecision, RateLimitPolicy, RateLimitPolicyState } from "../durable/rate-limiter";
-import { authenticate } from "./auth";
-import { ApiError } from "./errors";
-import type { Settings } from "./settings";
-import type { AppEnv } from "./types";
 
 /**
  * `anonymous` and `user` are the general limits of every API call (by client IP, by user);
  * `upload` and `stream` are added by the routes that upload or play.
  */
 export type RateLimitPolicyName = "anonymous" | "user" | "upload" | "stream";
+/** The limits a route adds to the general one. */
+export type RouteRateLimitPolicy = "upload" | "stream";
 
 const DAY = 86_400;
 const HOUR = 3_600;
@@ -50,12 +51,6 @@ export function clientSubject(ip: string | undefined): string {
   const groups = value.includes("::") ? [...headParts, ...Array(missing).fill("0"), ...tailParts] : headParts;
   const prefix = groups.slice(0, 4).map((g) => (g.replace(/^0+/, "") || "0").slice(0, 4));
   return `ip:${prefix.join(":")}::/64`;
-}
-
-/** Whose counters a request uses: the user's when a valid key is presented, else the client IP's. */
-export async function rateLimitSubject(c: Context<AppEnv>): Promise<string> {
-  const user = await authenticate(c);
-  return user ? `user:${user.id}` : clientSubject(c.req.header("cf-connecting-ip"));
 }
 
 /** The policy a client should see in the headers: the refusing one, else the one closest to its limit. */
@@ -134,95 +129,76 @@ async function countRequest(
   return { headers, refusal };
 }
 
-/** Counts the request, refuses it with 429 when a policy is exhausted, and puts `RateLimit-*` on the answer. */
-async function enforce(c: Context<AppEnv>, names: RateLimitPolicyName[], next: Next) {
-  const counted = await countRequest(c, await rateLimitSubject(c), names);
-  if (counted?.refusal) throw counted.refusal;
-  await next();
-  if (counted) setResponseHeaders(c, counted.headers);
+/**
+ * A route's place in the rate limits: the policy it adds to the general limit, or that the general
+ * limit does not count it. Declared in one table (worker/routes/rate-limits.ts), not by markers in
+ * the handlers.
+ */
+export interface RouteRateLimit {
+  methods: readonly string[];
+  /** A route pattern as Hono writes it (`/api/uploads/:id`); a trailing slash makes no difference. */
+  path: string;
+  /** The route's own policy, checked in the same call as the general limit. */
+  policy?: RouteRateLimitPolicy;
+  /**
+   * Whether the general limit counts the call: false for the later requests of an operation whose
+   * start was counted (a resumable upload's PATCH, HEAD and DELETE), and outside `/api`.
+   */
+  general?: boolean;
+  /** Only requests whose path passes this count against `policy` (e.g. manifests, not segments). */
+  when?: (pathname: string) => boolean;
 }
 
-type Handler = { [COMPOSED_HANDLER]?: unknown };
-const routeLimiters = new WeakSet<object>();
-const isRouteLimiter = (handler: unknown) =>
-  typeof handler === "function" &&
-  (routeLimiters.has(handler) || routeLimiters.has((handler as Handler)[COMPOSED_HANDLER] as object));
+/** Policies that only mean something for a signed-in caller: an anonymous call counts the general limit alone. */
+const PER_USER: ReadonlySet<RateLimitPolicyName> = new Set(["upload"]);
+
+const normalizePath = (path: string) => (path.length > 1 ? path.replace(/\/+$/, "") : path);
 
 /**
- * A route's own limit, e.g. uploads or playback. On an API route it is checked together with the
- * general limit (the user's daily requests, or the client IP's) in the same single call, so the
- * request costs one round trip and is refused without counting anything if either is exhausted.
+ * The rate limits of the app, from one table of routes. Every `/api` call counts once against the
+ * general limit: by user when it presents a valid key, otherwise by client IP; a call with a
+ * malformed or unknown key is counted against its IP before it is answered 401. A route listed in
+ * the table adds its policy, checked together with the general limit in one Durable Object call
+ * (so a refused request counts nothing), or is left out of the general limit. Paths outside
+ * `/api` count only against the policies the table gives them.
  *
  * @example
- * createRoute({ method: "post", path: "/api/videos/upload", middleware: [requireUser(), rateLimit({ policy: "upload" })] as const, ... });
- * app.get("/v/:id/manifest.mpd", rateLimit({ policy: "stream" }), serveManifest);
+ * app.use("/api/*", rateLimits(ROUTE_RATE_LIMITS));
+ * app.use("/v/*", rateLimits(ROUTE_RATE_LIMITS));
  */
-export function rateLimit(options: { policy: RateLimitPolicyName }): MiddlewareHandler<AppEnv> {
-  const middleware: MiddlewareHandler<AppEnv> = async function rateLimit(c, next) {
-    const names: RateLimitPolicyName[] = [options.policy];
-    const general = c.get("rateLimitGeneral");
-    if (general) {
-      c.set("rateLimitGeneral", undefined);
-      if (general !== options.policy) names.unshift(general);
-    }
-    await enforce(c, names, next);
+export function rateLimits(routes: readonly RouteRateLimit[]): MiddlewareHandler<AppEnv> {
+  const router = new PatternRouter<RouteRateLimit>();
+  for (const route of routes) {
+    for (const method of route.methods) router.add(method.toUpperCase(), normalizePath(route.path), route);
+  }
+  const routeOf = (method: string, path: string): RouteRateLimit | undefined => {
+    const [hits] = router.match(method, path) as unknown as [[RouteRateLimit, unknown][]];
+    return hits[0]?.[0];
   };
-  routeLimiters.add(middleware);
-  return middleware;
-}
 
-const exemptMarkers = new WeakSet<object>();
-const isExemptMarker = (handler: unknown) =>
-  typeof handler === "function" &&
-  (exemptMarkers.has(handler) || exemptMarkers.has((handler as Handler)[COMPOSED_HANDLER] as object));
-
-/**
- * Marks a route whose calls are not counted by the general limit because the operation they
- * belong to was counted when it started: the PATCH and HEAD requests of a resumable upload (a
- * 10 GiB upload is hundreds of them) were paid for by its creation, which counts as an upload.
- *
- * @example
- * app.patch("/api/uploads/:id", rateLimitExempt(), requireUser(), handlePatch);
- */
-export function rateLimitExempt(): MiddlewareHandler<AppEnv> {
-  const middleware: MiddlewareHandler<AppEnv> = async function rateLimitExempt(_c, next) {
-    await next();
-  };
-  exemptMarkers.add(middleware);
-  return middleware;
-}
-
-/**
- * The general limit of every API call: anonymous callers by client IP, authenticated callers by
- * user. It resolves the caller itself (as `optionalUser()` does), so a request with a malformed or
- * unknown key is counted against its client IP before it is answered 401. When the matched route
- * has its own `rateLimit()`, the general policy is handed to it so both are checked in one call;
- * if the route answers before its limiter runs (e.g. 401 from `requireUser()`), the request is
- * counted afterwards.
- *
- * @example
- * app.use("/api/*", apiCors(), apiRateLimit(), optionalUser());
- */
-export function apiRateLimit(): MiddlewareHandler<AppEnv> {
-  return async function apiRateLimit(c, next) {
-    let general: RateLimitPolicyName;
+  return async function rateLimits(c, next) {
+    const pathname = normalizePath(new URL(c.req.url).pathname);
+    const route = routeOf(c.req.method, pathname);
+    const counted = route?.general ?? pathname.startsWith("/api/");
+    let user: Awaited<ReturnType<typeof authenticate>>;
     try {
-      general = (await authenticate(c)) ? "user" : "anonymous";
+      user = await authenticate(c);
     } catch (err) {
-      if (!(err instanceof ApiError) || err.code !== "unauthorized") throw err;
+      if (!(err instanceof ApiError) || err.code !== "unauthorized" || !counted) throw err;
       const ip = clientSubject(c.req.header("cf-connecting-ip"));
-      const counted = await countRequest(c, ip, ["anonymous"]);
-      if (counted?.refusal) throw counted.refusal;
-      throw new ApiError(err.code, err.message, { headers: { ...err.headers, ...counted?.headers } });
+      const result = await countRequest(c, ip, ["anonymous"]);
+      if (result?.refusal) throw result.refusal;
+      throw new ApiError(err.code, err.message, { headers: { ...err.headers, ...result?.headers } });
     }
-    const routes = matchedRoutes(c);
-    if (routes.some((route) => isExemptMarker(route.handler))) return next();
-    if (!routes.some((route) => isRouteLimiter(route.handler))) return enforce(c, [general], next);
-    c.set("rateLimitGeneral", general);
+    const names: RateLimitPolicyName[] = [];
+    if (counted) names.push(user ? "user" : "anonymous");
+    const own = route?.policy;
+    if (own && (route.when?.(pathname) ?? true) && (user || !PER_USER.has(own))) names.push(own);
+    if (names.length === 0) return next();
+    const subject = user ? `user:${user.id}` : clientSubject(c.req.header("cf-connecting-ip"));
+    const result = await countRequest(c, subject, names);
+    if (result?.refusal) throw result.refusal;
     await next();
-    if (c.get("rateLimitGeneral")) {
-      c.set("rateLimitGeneral", undefined);
-      await enforce(c, [general], async () => {});
-    }
+    if (result) setResponseHeaders(c, result.headers);
   };
 }

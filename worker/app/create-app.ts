@@ -2,10 +2,10 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { PatternRouter } from "hono/router/pattern-router";
-import { createDb } from "../db/client";
+import { createServices, type Services } from "../services";
 import { ApiError, type ErrorCode, errorBody, statusToCode } from "./errors";
-import { createLogger, parseLogLevel } from "./logger";
-import { loadSettings, missingSecrets } from "./settings";
+import { createLogger } from "./logger";
+import { logSettingsError, SettingsError } from "./settings";
 import type { AppEnv, AppOpenAPI } from "./types";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -47,7 +47,7 @@ export function errorResponse(
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /**
- * The app: request ids, per-request services (settings, logger, db), one structured log line per
+ * The app: request ids, per-request services (built by `createServices`), one structured log line per
  * request, and the error envelope for thrown errors, 404 and 405.
  */
 export function createApp(): AppOpenAPI {
@@ -56,25 +56,24 @@ export function createApp(): AppOpenAPI {
   app.use("*", async function requestContext(c, next) {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    const rawEnv = c.env as unknown as Record<string, unknown>;
-    const settings = loadSettings(rawEnv);
-    const logger = createLogger({ requestId }, parseLogLevel(settings.logLevel));
-    const missing = missingSecrets(rawEnv);
-    if (missing.length > 0) {
-      // Production without its secrets would sign with development keys: refuse to serve.
-      logger.error("refusing to serve: required secrets are missing", {
-        missing,
-        fix: missing.map((name) => `wrangler secret put ${name}`),
-      });
-      c.set("requestId", requestId);
+    c.set("requestId", requestId);
+    let services: Services;
+    try {
+      services = createServices(c.env, { requestId });
+    } catch (err) {
+      if (!(err instanceof SettingsError)) throw err;
+      // Production without its secrets would sign with development keys; a bad value would run
+      // the platform on something nobody chose: refuse to serve, and say what to fix.
+      logSettingsError(createLogger({ requestId }), err, "refusing to serve");
       return errorResponse(c, "service_unavailable", "The service is not configured yet", {
         headers: { "X-Request-Id": requestId },
       });
     }
-    c.set("requestId", requestId);
+    const { settings, logger, db } = services;
+    c.set("services", services);
     c.set("settings", settings);
     c.set("logger", logger);
-    c.set("db", createDb(c.env.DB));
+    c.set("db", db);
     const started = Date.now();
     await next();
     c.res.headers.set("X-Request-Id", requestId);

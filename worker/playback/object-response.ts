@@ -3,7 +3,7 @@
  * throws the 416 `ApiError`), strong ETags with If-None-Match (304), HEAD, and whatever caching
  * headers the caller sets.
  */
-import { ApiError } from "./errors";
+import { ApiError } from "../app/errors";
 import { parseRange } from "./range";
 
 export interface ServeOptions {

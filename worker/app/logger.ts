@@ -32,7 +32,3 @@ export function createLogger(initial: Record<string, unknown> = {}, minLevel: Lo
     },
   };
 }
-
-export function parseLogLevel(value: string | undefined): LogLevel {
-  return value === "debug" || value === "warn" || value === "error" ? value : "info";
-}

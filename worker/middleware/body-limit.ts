@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError } from "./errors";
-import type { AppEnv } from "./types";
+import { ApiError } from "../app/errors";
+import type { AppEnv } from "../app/types";
 
 /** The largest JSON request body the API reads: far above any real request, far below the memory of a Worker. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;

@@ -1,11 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../app/create-app";
 import type { RateLimitPolicy } from "../durable/rate-limiter";
 import { apiClient, type Envelope, registerUser } from "../testing/api";
 import { optionalUser, requireUser } from "./auth";
-import { createApp } from "./create-app";
-import { apiRateLimit, clientSubject, rateLimit } from "./rate-limit";
+import { clientSubject, type RouteRateLimit, rateLimits } from "./rate-limit";
 
 const DAY_MS = 86_400_000;
 
@@ -118,14 +118,19 @@ describe("the RateLimiter Durable Object", () => {
   });
 });
 
-describe("route limits: rateLimit({ policy })", () => {
+describe("route limits from the table", () => {
+  const table: RouteRateLimit[] = [
+    { methods: ["POST"], path: "/api/test-upload", policy: "upload" },
+    { methods: ["GET"], path: "/v/:id/manifest.mpd", policy: "stream" },
+  ];
   /** A small app wired like the real one, with one upload route and one ordinary route. */
   function uploadApp() {
     const app = createApp();
-    app.use("/api/*", apiRateLimit(), optionalUser());
-    app.post("/api/test-upload", requireUser(), rateLimit({ policy: "upload" }), (c) => c.json({ ok: true }, 201));
+    app.use("/api/*", rateLimits(table), optionalUser());
+    app.use("/v/*", rateLimits(table));
+    app.post("/api/test-upload", requireUser(), (c) => c.json({ ok: true }, 201));
     app.get("/api/test-other", (c) => c.json({ ok: true }));
-    app.get("/v/:id/manifest.mpd", rateLimit({ policy: "stream" }), (c) => c.text("<MPD/>"));
+    app.get("/v/:id/manifest.mpd", (c) => c.text("<MPD/>"));
     return app;
   }
   const request = async (app: ReturnType<typeof uploadApp>, path: string, init: RequestInit, bindings = env) => {

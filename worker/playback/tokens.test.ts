@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mintPlaybackToken, parseSigningKeys, verifyPlaybackToken } from "./playback-token";
+import { mintPlaybackToken, parseSigningKeys, verifyPlaybackToken } from "./tokens";
 
 const k1 = parseSigningKeys("k1:first-secret-0123456789");
 const rotated = parseSigningKeys("k2:second-secret-0123456789,k1:first-secret-0123456789");

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import type { AppEnv } from "./types";
+import type { AppEnv } from "../app/types";
 
 /** Methods and request headers a browser may use on the API, tus uploads included. */
 export const API_CORS_ALLOW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];

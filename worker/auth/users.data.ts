@@ -1,7 +1,7 @@
 import { and, eq, ne, or, sql } from "drizzle-orm";
-import type { Database } from "../../db/client";
-import { authKeys, type User, users } from "../../db/schema";
-import type { AuthUser } from "../../lib/auth";
+import type { Database } from "../db/client";
+import { authKeys, type User, users } from "../db/schema";
+import type { AuthUser } from "./authenticate";
 
 /** The old service's user JSON (dj-rest-auth's UserDetails, with `pk` kept for old clients). */
 export function toUserJson(user: AuthUser) {
