@@ -35,13 +35,13 @@ export const JOB_STATES = ["accepted", "running", "completed", "failed", "cancel
 export type JobState = (typeof JOB_STATES)[number];
 
 /** What `POST /jobs` answers (202) and `GET /jobs/{id}` reports. */
-export const JobStatusSchema = z.object({
+export const RunnerJobStateSchema = z.object({
   jobId: z.string(),
   state: z.enum(JOB_STATES),
   progress: z.number().min(0).max(100),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
-export type JobStatus = z.infer<typeof JobStatusSchema>;
+export type RunnerJobState = z.infer<typeof RunnerJobStateSchema>;
 
 /** Output file names: no directories, no traversal, a short list of extensions. */
 export const OUTPUT_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(mpd|m3u8|m4s|mp4|jpg)$/;
@@ -61,7 +61,7 @@ export const contentTypeOf = (name: string): string =>
 export const FAILURE_CODES = ["not_video", "unsupported", "too_large", "too_long", "transcode_failed"] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
-export const RenditionSchema = z.object({
+export const EncodedRenditionSchema = z.object({
   /** Representation id inside the MPD. */
   id: z.string().min(1).max(32),
   kind: z.enum(["video", "audio"]),
@@ -71,7 +71,7 @@ export const RenditionSchema = z.object({
   bandwidth: z.number().int().positive(),
   codecs: z.string().min(1).max(64),
 });
-export type Rendition = z.infer<typeof RenditionSchema>;
+export type EncodedRendition = z.infer<typeof EncodedRenditionSchema>;
 
 export const JobEventSchema = z.discriminatedUnion("type", [
   z.object({
@@ -84,7 +84,7 @@ export const JobEventSchema = z.discriminatedUnion("type", [
     duration: z.number().nonnegative(),
     width: z.number().int().positive(),
     height: z.number().int().positive(),
-    renditions: z.array(RenditionSchema).min(1),
+    renditions: z.array(EncodedRenditionSchema).min(1),
     /** Every file the transcoder PUT, so the Worker can check the set is complete. */
     files: z.array(z.string().regex(OUTPUT_FILE_NAME)).min(1),
     poster: z.string().regex(OUTPUT_FILE_NAME).nullable(),

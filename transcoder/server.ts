@@ -3,13 +3,13 @@
  * Jobs run in the background; the runner reports to the Worker itself, so the caller never waits.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { type JobStatus, type TranscodeJob, TranscodeJobSchema } from "../shared/protocol.ts";
+import { type RunnerJobState, type TranscodeJob, TranscodeJobSchema } from "../shared/protocol.ts";
 
 /** Runs one job to its end; resolves with the final state. Must stop promptly when `signal` aborts. */
 export type JobRunner = (
   job: TranscodeJob,
   signal: AbortSignal,
-  onStatus: (update: Partial<Omit<JobStatus, "jobId">>) => void,
+  onStatus: (update: Partial<Omit<RunnerJobState, "jobId">>) => void,
 ) => Promise<void>;
 
 export interface TranscoderServerOptions {
@@ -23,7 +23,7 @@ export interface TranscoderServerOptions {
 
 export interface TranscoderServer {
   server: Server;
-  jobs: Map<string, JobStatus>;
+  jobs: Map<string, RunnerJobState>;
   /** Aborts running jobs, waits for their runners to finish reporting, closes the server. */
   shutdown(): Promise<void>;
 }
@@ -53,13 +53,13 @@ export function createTranscoderServer(options: TranscoderServerOptions): Transc
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const log =
     options.log ?? ((msg, fields) => console.log(JSON.stringify({ ts: new Date().toISOString(), msg, ...fields })));
-  const jobs = new Map<string, JobStatus>();
+  const jobs = new Map<string, RunnerJobState>();
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   let closing = false;
   let accepted = 0;
 
   const start = (job: TranscodeJob) => {
-    const status: JobStatus = { jobId: job.jobId, state: "accepted", progress: 0, error: null };
+    const status: RunnerJobState = { jobId: job.jobId, state: "accepted", progress: 0, error: null };
     jobs.set(job.jobId, status);
     accepted++;
     const controller = new AbortController();

@@ -4,9 +4,10 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../app/logger";
 import { loadSettings } from "../app/settings";
 import { jobs, videos } from "../db/schema";
+import { versionPrefix } from "../storage/keys";
 import { seedVideo, testDb } from "../testing/seed";
 import type { TranscoderDispatcher } from "../transcode/dispatcher";
-import { newVersion, versionPrefix } from "../transcode/jobs";
+import { newVersion } from "../transcode/jobs";
 import { sweepStaleJobs } from "./sweep";
 
 function setup() {
@@ -84,7 +85,8 @@ describe("the stale-job sweep", () => {
 describe("the expired-upload sweep", () => {
   it("aborts unfinished uploads past their expiry and deletes their video; leaves live ones", async () => {
     const { sweepExpiredUploads } = await import("./sweep");
-    const { createSession, appendToSession, tailKey } = await import("../uploads/resumable");
+    const { createSession, appendToSession } = await import("../uploads/resumable");
+    const { tailKey } = await import("../storage/keys");
     const { uploads } = await import("../db/schema");
     const db = testDb();
     const make = async (expiresAt: number) => {

@@ -4,8 +4,10 @@ import { logSettingsError, type Settings, SettingsError } from "../app/settings"
 import type { Database } from "../db/client";
 import { uploads } from "../db/schema";
 import { createServices, type Services } from "../services";
+import { versionPrefix } from "../storage/keys";
+import { deletePrefix } from "../storage/objects";
 import type { TranscoderDispatcher } from "../transcode/dispatcher";
-import { deletePrefix, failJob, requeueJob, staleJobs, versionPrefix } from "../transcode/jobs";
+import { failJob, requeueJob, staleJobs } from "../transcode/jobs";
 import { discardSession } from "../uploads/resumable";
 import { deleteVideoRow } from "../videos/videos.data";
 

@@ -7,11 +7,12 @@ import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEV_JOB_TOKEN_SECRET } from "../app/settings";
 import { jobs } from "../db/schema";
+import { sourceKey, versionPrefix } from "../storage/keys";
 import { registerUser } from "../testing/api";
 import { mp4Like } from "../testing/http";
 import { seedVideo, testDb } from "../testing/seed";
 import { base64url, mintJobToken } from "../transcode/job-token";
-import { claimJob, newVersion, sourceKey, versionPrefix } from "../transcode/jobs";
+import { claimJob, newVersion } from "../transcode/jobs";
 import { expectHealthy, expectNothingStored, expectRefusal, rawCall } from "./bad-input.helpers";
 
 let owner: Awaited<ReturnType<typeof registerUser>>;

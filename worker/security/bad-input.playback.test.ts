@@ -10,11 +10,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEV_JOB_TOKEN_SECRET } from "../app/settings";
 import { jobs } from "../db/schema";
 import { mintPlaybackToken, parseSigningKeys } from "../playback/tokens";
+import { sourceKey } from "../storage/keys";
 import { registerUser, uniqueIp } from "../testing/api";
 import { callApp, recordingQueue, TUS, tusMetadata } from "../testing/http";
 import { seedReadyVideo, seedVideo, testDb, tinyMp4 } from "../testing/seed";
 import { mintJobToken } from "../transcode/job-token";
-import { claimJob, newVersion, sourceKey } from "../transcode/jobs";
+import { claimJob, newVersion } from "../transcode/jobs";
 import { expectHealthy, expectNothingStored, expectRefusal } from "./bad-input.helpers";
 
 const SOURCE = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) % 256);

@@ -3,16 +3,12 @@
  * and the sweep for jobs that stopped reporting. Functions take what they need as parameters.
  */
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
-import type { FailureCode, Rendition } from "../../shared/protocol";
+import type { EncodedRendition, FailureCode } from "../../shared/protocol";
 import type { Database } from "../db/client";
 import { type Job, jobs, renditions, type Video, videos } from "../db/schema";
 import type { WebhookEventType, WebhookMessage } from "../webhooks/webhooks";
 
 export const ACTIVE_JOB_STATUSES = ["queued", "dispatched", "running"] as const;
-
-/** Where a version's outputs live in R2. */
-export const versionPrefix = (videoId: string, version: string) => `videos/${videoId}/${version}/`;
-export const sourceKey = (videoId: string) => `sources/${videoId}`;
 
 export function newVersion(now = Date.now()): string {
   const random = crypto.getRandomValues(new Uint8Array(4));
@@ -146,7 +142,7 @@ export interface Completion {
   duration: number;
   width: number;
   height: number;
-  renditions: Rendition[];
+  renditions: EncodedRendition[];
 }
 
 /**
@@ -257,30 +253,4 @@ export async function requeueJob(db: Database, job: Job, now = Date.now()): Prom
       .where(and(eq(videos.id, job.videoId), eq(videos.status, "processing")));
   }
   return Boolean(row);
-}
-
-/** Deletes every object under a prefix, a page (≤ 1000 keys) at a time. */
-export async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    const keys = page.objects.map((o) => o.key);
-    if (keys.length > 0) await bucket.delete(keys);
-    deleted += keys.length;
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return deleted;
-}
-
-/** The names under a prefix that are missing from R2. */
-export async function missingFiles(bucket: R2Bucket, prefix: string, names: string[]): Promise<string[]> {
-  const present = new Set<string>();
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    for (const o of page.objects) present.add(o.key.slice(prefix.length));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return names.filter((n) => !present.has(n));
 }

@@ -9,12 +9,11 @@
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Upload, uploads } from "../db/schema";
-import { sourceKey } from "../transcode/jobs";
+import { sourceKey, tailKey } from "../storage/keys";
 import { PartAccumulator } from "./parts";
 import { SNIFF_BYTES } from "./sniff";
 
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
-export const tailKey = (uploadId: string) => `uploads/${uploadId}/tail`;
 
 interface StoredPart {
   partNumber: number;

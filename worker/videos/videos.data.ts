@@ -2,6 +2,7 @@
 import { and, eq, or } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Rendition, renditions, type Video, type Visibility, videos } from "../db/schema";
+import type { PlaybackUrls } from "../playback/urls";
 import { slugCandidates } from "./slug";
 
 export interface NewVideo {
@@ -56,21 +57,6 @@ export async function renditionsOf(db: Database, video: Video): Promise<Renditio
     .from(renditions)
     .where(and(eq(renditions.videoId, video.id), eq(renditions.version, video.version)))
     .all();
-}
-
-export interface PlaybackUrls {
-  dash_url: string | null;
-  hls_url: string | null;
-  poster_url: string | null;
-}
-
-/** Playback URLs of a ready public or unlisted video; private ones get signed URLs elsewhere. */
-export function publicPlaybackUrls(video: Video, origin: string): PlaybackUrls {
-  if (video.status !== "ready" || video.visibility === "private") {
-    return { dash_url: null, hls_url: null, poster_url: null };
-  }
-  const base = `${origin}/v/${video.id}`;
-  return { dash_url: `${base}/manifest.mpd`, hls_url: `${base}/master.m3u8`, poster_url: `${base}/poster.jpg` };
 }
 
 export function serializeVideo(

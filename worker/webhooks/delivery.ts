@@ -4,7 +4,8 @@ import type { Logger } from "../app/logger";
 import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
-import { findVideo, publicPlaybackUrls, renditionsOf, serializeVideo } from "../videos/videos.data";
+import { NO_PLAYBACK, publicPlaybackUrls } from "../playback/urls";
+import { findVideo, renditionsOf, serializeVideo } from "../videos/videos.data";
 import { signWebhook, WebhookMessageSchema, webhookRetryDelay, webhookUrlProblem } from "./webhooks";
 
 export interface DeliveryDeps {
@@ -48,13 +49,7 @@ export async function deliverWebhook(message: Message<unknown>, deps: DeliveryDe
       video,
       await renditionsOf(db, video),
       user,
-      origin
-        ? publicPlaybackUrls(video, origin)
-        : {
-            dash_url: null,
-            hls_url: null,
-            poster_url: null,
-          },
+      origin ? publicPlaybackUrls(video, origin) : NO_PLAYBACK,
     ),
   });
   const signature = await signWebhook(user.secret, body, Math.floor(Date.now() / 1000));

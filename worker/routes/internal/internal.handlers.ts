@@ -3,17 +3,11 @@ import { contentTypeOf, JobEventSchema } from "../../../shared/protocol";
 import { runAfterResponse } from "../../app/background";
 import { ApiError } from "../../app/errors";
 import { serveR2Object } from "../../playback/object-response";
+import { sourceKey, versionPrefix } from "../../storage/keys";
+import { deletePrefix, missingFiles } from "../../storage/objects";
 import { createDispatcher } from "../../transcode/dispatcher";
-import {
-  completeJob,
-  deletePrefix,
-  failJob,
-  missingFiles,
-  recordProgress,
-  sourceKey,
-  versionPrefix,
-} from "../../transcode/jobs";
-import type { InternalEnv } from "./internal.index";
+import { completeJob, failJob, recordProgress } from "../../transcode/jobs";
+import type { InternalEnv } from "./internal.auth";
 
 type C = Context<InternalEnv>;
 

@@ -3,9 +3,10 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEV_JOB_TOKEN_SECRET } from "../../app/settings";
 import { jobs, renditions, videos } from "../../db/schema";
+import { sourceKey, versionPrefix } from "../../storage/keys";
 import { seedVideo, testDb } from "../../testing/seed";
 import { mintJobToken } from "../../transcode/job-token";
-import { claimJob, newVersion, sourceKey, versionPrefix } from "../../transcode/jobs";
+import { claimJob, newVersion } from "../../transcode/jobs";
 
 const SOURCE = new Uint8Array(Array.from({ length: 1000 }, (_, i) => i % 251));
 

@@ -7,7 +7,7 @@ import type { Video } from "../../db/schema";
 import { m3u8WithPrefix, mpdWithBaseUrl } from "../../playback/manifests";
 import { serveR2Object } from "../../playback/object-response";
 import { parseSigningKeys, verifyPlaybackToken } from "../../playback/tokens";
-import { versionPrefix } from "../../transcode/jobs";
+import { versionPrefix } from "../../storage/keys";
 import { findVideo } from "../../videos/videos.data";
 
 type C = Context<AppEnv>;

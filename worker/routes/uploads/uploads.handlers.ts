@@ -2,7 +2,9 @@ import type { Context } from "hono";
 import { ApiError, statusToCode } from "../../app/errors";
 import type { AppEnv } from "../../app/types";
 import { currentUser } from "../../auth/authenticate";
-import { enqueueTranscode, sourceKey } from "../../transcode/jobs";
+import { publicPlaybackUrls } from "../../playback/urls";
+import { sourceKey } from "../../storage/keys";
+import { enqueueTranscode } from "../../transcode/jobs";
 import { chunkBuffers } from "../../uploads/buffer-pool";
 import { coalesce } from "../../uploads/coalesce";
 import { declaredTypeError, parseUploadFields } from "../../uploads/fields";
@@ -10,8 +12,8 @@ import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../
 import { PartAccumulator } from "../../uploads/parts";
 import { DEFAULT_PART_SIZE } from "../../uploads/resumable";
 import { checkDeclaredType, SNIFF_BYTES } from "../../uploads/sniff";
-import { createTusServer, type R2TusStore, storedBytes, TUS_PATH, tusProtocolError } from "../../uploads/tus";
-import { createVideo, publicPlaybackUrls, serializeVideo } from "../../videos/videos.data";
+import { createTusServer, type R2TusStore, storedBytes, tusProtocolError } from "../../uploads/tus";
+import { createVideo, serializeVideo } from "../../videos/videos.data";
 
 type C = Context<AppEnv>;
 
@@ -220,5 +222,3 @@ export async function tusUpload(c: C) {
   }
   return inEnvelope(c, withVideoId(withoutTusCors(res)));
 }
-
-export { TUS_PATH };

@@ -6,18 +6,14 @@ import { currentUser } from "../../auth/authenticate";
 import { users, type Video, videos } from "../../db/schema";
 import { mpdWithBaseUrl } from "../../playback/manifests";
 import { serveR2Object } from "../../playback/object-response";
-import { mintPlaybackToken, parseSigningKeys } from "../../playback/tokens";
+import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } from "../../playback/urls";
+import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
+import { deletePrefix } from "../../storage/objects";
 import { createDispatcher } from "../../transcode/dispatcher";
-import { activeJobFor, deletePrefix, enqueueTranscode, sourceKey, versionPrefix } from "../../transcode/jobs";
+import { activeJobFor, enqueueTranscode } from "../../transcode/jobs";
 import { parseUploadFields } from "../../uploads/fields";
 import { discardSession, findSession } from "../../uploads/resumable";
-import {
-  findVideo,
-  type PlaybackUrls,
-  publicPlaybackUrls,
-  renditionsOf,
-  serializeVideo,
-} from "../../videos/videos.data";
+import { findVideo, renditionsOf, serializeVideo } from "../../videos/videos.data";
 import type * as routes from "./videos.routes";
 
 type C = Context<AppEnv>;
@@ -58,18 +54,8 @@ async function ownerOf(c: C, video: Video) {
 
 const origin = (c: C) => c.var.settings.publicBaseUrl || new URL(c.req.url).origin;
 
-async function signedUrls(c: C, video: Video, ttlSeconds: number) {
-  const keys = parseSigningKeys(c.var.settings.playback.signingKeys);
-  const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
-  const token = await mintPlaybackToken(keys, video.id, expiresAt);
-  const base = `${origin(c)}/v/${video.id}/t/${token}`;
-  return {
-    token,
-    expiresAt,
-    base,
-    urls: { dash_url: `${base}/manifest.mpd`, hls_url: `${base}/master.m3u8`, poster_url: `${base}/poster.jpg` },
-  };
-}
+const signedUrls = (c: C, video: Video, ttlSeconds: number) =>
+  signedPlayback(c.var.settings.playback.signingKeys, video.id, origin(c), ttlSeconds);
 
 /** Playback URLs as this caller should see them: signed for the owner of a private video. */
 async function urlsFor(c: C, video: Video): Promise<PlaybackUrls> {
@@ -145,7 +131,7 @@ export const getVideo: AppRouteHandler<typeof routes.getVideo> = async (c) => {
   const base =
     video.visibility === "private"
       ? (await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds)).base
-      : `${origin(c)}/v/${video.id}`;
+      : playbackBase(origin(c), video.id);
   const mpd = mpdWithBaseUrl(await object.text(), `${base}/${video.version}/`);
   return c.body(mpd, 200, {
     "content-type": "application/dash+xml",
@@ -186,7 +172,7 @@ export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c)
   const session = await findSession(db, video.id);
   if (session) await discardSession(db, c.env.MEDIA, session);
   // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
-  const removed = await deletePrefix(c.env.MEDIA, `videos/${video.id}/`);
+  const removed = await deletePrefix(c.env.MEDIA, videoPrefix(video.id));
   await c.env.MEDIA.delete(sourceKey(video.id));
   await db.delete(videos).where(eq(videos.id, video.id));
   logger.info("video deleted", { videoId: video.id, objects: removed + 1 });

@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { jobs, renditions, uploads, videos } from "../../db/schema";
+import { sourceKey } from "../../storage/keys";
 import { callApp } from "../../testing/http";
 import { seedReadyVideo, seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
-import { newVersion, sourceKey } from "../../transcode/jobs";
+import { newVersion } from "../../transcode/jobs";
 
 interface VideoJson {
   id: string;
