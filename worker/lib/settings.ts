@@ -1,3 +1,5 @@
+import { loadStorageSettings, type StorageSettings } from "../storage/index";
+
 /**
  * Every setting of the Worker, parsed once per request from the environment with its default.
  * Defaults live here and in wrangler.toml's [vars]; `.dev.vars.example` lists them all.
@@ -45,6 +47,8 @@ export interface Settings {
     uploadsPerDay: number;
     streamingPerHour: number;
   };
+  /** Where objects are kept: the R2 binding or an S3-compatible bucket (worker/storage). */
+  storage: StorageSettings;
 }
 
 type RawEnv = Partial<Record<string, unknown>>;
@@ -140,5 +144,6 @@ export function loadSettings(env: RawEnv): Settings {
       uploadsPerDay: int(env, "RATE_LIMIT_UPLOADS_PER_DAY", 10),
       streamingPerHour: int(env, "RATE_LIMIT_STREAM_PER_HOUR", 1000),
     },
+    storage: loadStorageSettings(env),
   };
 }
