@@ -17,7 +17,8 @@
  *   longer offers, so a truncated listing fails; here the listing is s3rver's with a plain token.
  *
  * `GET /__probe?path=/<bucket>/<key>` answers how many bytes the connection of the latest request
- * for that path has read and written since it began, for tests that check a body streams.
+ * for that path (one containing "probe") has read and written since it began, and its length
+ * headers, for tests that check a body streams.
  */
 
 import { createHash } from "node:crypto";
@@ -53,6 +54,7 @@ interface Probe {
   socket: Socket;
   read: number;
   written: number;
+  headers: { "content-length"?: string; "transfer-encoding"?: string };
 }
 
 export async function startS3TestServer(options: { port?: number; directory?: string } = {}): Promise<S3TestServer> {
@@ -77,14 +79,26 @@ export async function startS3TestServer(options: { port?: number; directory?: st
       res.end(
         JSON.stringify(
           probe
-            ? { read: probe.socket.bytesRead - probe.read, written: probe.socket.bytesWritten - probe.written }
+            ? {
+                read: probe.socket.bytesRead - probe.read,
+                written: probe.socket.bytesWritten - probe.written,
+                headers: probe.headers,
+              }
             : null,
         ),
       );
       return;
     }
     if (url.pathname.includes("probe")) {
-      probes.set(url.pathname, { socket: req.socket, read: req.socket.bytesRead, written: req.socket.bytesWritten });
+      probes.set(url.pathname, {
+        socket: req.socket,
+        read: req.socket.bytesRead,
+        written: req.socket.bytesWritten,
+        headers: {
+          "content-length": req.headers["content-length"],
+          "transfer-encoding": req.headers["transfer-encoding"],
+        },
+      });
     }
     handle(req, res);
   });

@@ -21,6 +21,7 @@ const BOUND = 48 * MiB;
 interface Probe {
   read: number;
   written: number;
+  headers: { "content-length"?: string; "transfer-encoding"?: string };
 }
 
 async function probe(path: string): Promise<Probe | null> {
@@ -50,6 +51,8 @@ describe("the S3 backend with a 256 MiB object", () => {
     expect(checks).toBe(SIZE / (16 * MiB) - 1);
     expect(largestLead).toBeLessThan(BOUND);
 
+    // Sent with its length, as S3 requires, not in chunks.
+    expect((await probe(path))?.headers).toEqual({ "content-length": String(SIZE) });
     expect((await store.head(key))?.size).toBe(SIZE);
   }, 180_000);
 
