@@ -259,28 +259,5 @@ export async function requeueJob(db: Database, job: Job, now = Date.now()): Prom
   return Boolean(row);
 }
 
-/** Deletes every object under a prefix, a page (≤ 1000 keys) at a time. */
-export async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    const keys = page.objects.map((o) => o.key);
-    if (keys.length > 0) await bucket.delete(keys);
-    deleted += keys.length;
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return deleted;
-}
-
-/** The names under a prefix that are missing from R2. */
-export async function missingFiles(bucket: R2Bucket, prefix: string, names: string[]): Promise<string[]> {
-  const present = new Set<string>();
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    for (const o of page.objects) present.add(o.key.slice(prefix.length));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return names.filter((n) => !present.has(n));
-}
+// Prefix walks live with the storage layer; they take the R2 binding or an ObjectStore.
+export { deletePrefix, missingFiles } from "../storage/prefix";
