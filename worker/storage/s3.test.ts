@@ -1,20 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshPrefix, patternBytes, readBytes, testS3Config } from "../testing/storage";
+import { freshPrefix, patternBytes, readBytes, storageErrorOf, testS3Config } from "../testing/storage";
 import { createR2Store } from "./r2";
 import { createS3Store, s3Url } from "./s3";
-import { StorageError } from "./store";
 
 const MiB = 1024 * 1024;
-
-async function storageError(promise: Promise<unknown>): Promise<StorageError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StorageError);
-  return err as StorageError;
-}
 
 describe("S3 addressing", () => {
   const base = { region: "eu-west-1", bucket: "media" };
@@ -58,23 +48,23 @@ describe("S3 addressing", () => {
 describe("S3 errors become the platform's own", () => {
   it("answers null for a missing object, but a missing bucket is an error, not a missing object", async () => {
     const store = createS3Store(testS3Config({ bucket: "no-such-bucket" }));
-    expect(await storageError(store.get("anything"))).toMatchObject({ status: 404, code: "NoSuchBucket" });
-    expect(await storageError(store.list({ prefix: "x/" }))).toMatchObject({ status: 404, code: "NoSuchBucket" });
-    expect(await storageError(store.put("anything", "x"))).toMatchObject({ status: 404, code: "NoSuchBucket" });
+    expect(await storageErrorOf(store.get("anything"))).toMatchObject({ status: 404, code: "NoSuchBucket" });
+    expect(await storageErrorOf(store.list({ prefix: "x/" }))).toMatchObject({ status: 404, code: "NoSuchBucket" });
+    expect(await storageErrorOf(store.put("anything", "x"))).toMatchObject({ status: 404, code: "NoSuchBucket" });
   });
 
   it("turns an unknown access key into AccessDenied-like StorageErrors with the server's code", async () => {
     const store = createS3Store(testS3Config({ accessKeyId: "NOT-A-KEY" }));
-    const err = await storageError(store.put(`${freshPrefix("key")}x`, "x"));
+    const err = await storageErrorOf(store.put(`${freshPrefix("key")}x`, "x"));
     expect(err).toMatchObject({ status: 403, code: "InvalidAccessKeyId", backend: "s3" });
     expect(err.message).not.toContain("<");
     // HEAD answers have no body: the status alone names the failure.
-    expect(await storageError(store.head("x"))).toMatchObject({ status: 403, code: "AccessDenied" });
+    expect(await storageErrorOf(store.head("x"))).toMatchObject({ status: 403, code: "AccessDenied" });
   });
 
   it("reports an unreachable bucket as ServiceUnavailable", async () => {
     const store = createS3Store(testS3Config({ endpoint: "http://127.0.0.1:9" }));
-    expect(await storageError(store.head("x"))).toMatchObject({ status: 503, code: "ServiceUnavailable" });
+    expect(await storageErrorOf(store.head("x"))).toMatchObject({ status: 503, code: "ServiceUnavailable" });
   });
 });
 
@@ -110,14 +100,14 @@ describe("presigned URLs", () => {
 
   it("last at least a second and at most a week", async () => {
     for (const seconds of [0, 604_801, 1.5]) {
-      expect(await storageError(store.presignGet("k", seconds))).toMatchObject({ code: "InvalidArgument" });
+      expect(await storageErrorOf(store.presignGet("k", seconds))).toMatchObject({ code: "InvalidArgument" });
     }
   });
 
   it("are made for the R2 binding by an S3 store over the same bucket, and refused without one", async () => {
     const bare = createR2Store(env.MEDIA);
     expect(bare.canPresign).toBe(false);
-    const refused = await storageError(bare.presignUploadPart("k", "upload", 1, 60));
+    const refused = await storageErrorOf(bare.presignUploadPart("k", "upload", 1, 60));
     expect(refused).toMatchObject({ status: 501, code: "NotImplemented" });
     expect(refused.message).toContain("S3_ENDPOINT");
 

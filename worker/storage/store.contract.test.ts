@@ -3,20 +3,11 @@
  * S3-compatible server (s3rver, started by the Worker project's global setup).
  */
 import { describe, expect, it } from "vitest";
-import { freshPrefix, patternBytes, patternStream, readBytes, testBackends } from "../testing/storage";
-import { isNotFound, MIN_PART_SIZE, type ObjectStore, StorageError } from "./store";
+import { freshPrefix, patternBytes, patternStream, readBytes, storageErrorOf, testBackends } from "../testing/storage";
+import { isNotFound, MIN_PART_SIZE, type ObjectStore } from "./store";
 
 const MiB = 1024 * 1024;
 const text = (value: string) => new TextEncoder().encode(value);
-
-async function storageError(promise: Promise<unknown>): Promise<StorageError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StorageError);
-  return err as StorageError;
-}
 
 async function putMany(store: ObjectStore, keys: string[]) {
   for (let i = 0; i < keys.length; i += 50) {
@@ -88,9 +79,9 @@ describe.each(testBackends())("the $name store", ({ name, store, equalPartsRequi
     expect(clamped?.range).toEqual({ offset: 995, length: 5 });
     expect(await readBytes(clamped?.body ?? new ReadableStream())).toEqual(patternBytes(995, 5));
 
-    const past = await storageError(store.get(key, { range: { offset: 1000, length: 10 } }));
+    const past = await storageErrorOf(store.get(key, { range: { offset: 1000, length: 10 } }));
     expect(past).toMatchObject({ status: 416, code: "InvalidRange" });
-    const empty = await storageError(store.get(key, { range: { offset: 0, length: 0 } }));
+    const empty = await storageErrorOf(store.get(key, { range: { offset: 0, length: 0 } }));
     expect(empty.code).toBe("InvalidRange");
   });
 
@@ -109,7 +100,7 @@ describe.each(testBackends())("the $name store", ({ name, store, equalPartsRequi
 
   it("refuses a stream shorter than its length and keeps nothing of it", async () => {
     const key = `${freshPrefix("short")}source`;
-    const err = await storageError(store.put(key, patternStream(1000), { length: 2000 }));
+    const err = await storageErrorOf(store.put(key, patternStream(1000), { length: 2000 }));
     expect(err).toMatchObject({ status: 400, code: "IncompleteBody" });
     expect(await store.head(key)).toBeNull();
   });
@@ -125,7 +116,7 @@ describe.each(testBackends())("the $name store", ({ name, store, equalPartsRequi
   });
 
   it("refuses keys no URL can address", async () => {
-    const err = await storageError(store.put("videos/../escape", "x"));
+    const err = await storageErrorOf(store.put("videos/../escape", "x"));
     expect(err).toMatchObject({ status: 400, code: "InvalidObjectName" });
   });
 
@@ -196,7 +187,7 @@ describe.each(testBackends())("the $name store", ({ name, store, equalPartsRequi
     const upload = await store.createMultipartUpload(key);
     const one = await upload.uploadPart(1, patternBytes(0, MIN_PART_SIZE - 1));
     const two = await upload.uploadPart(2, patternBytes(0, 10));
-    const err = await storageError(upload.complete([one, two]));
+    const err = await storageErrorOf(upload.complete([one, two]));
     expect(err).toMatchObject({ status: 400, code: "EntityTooSmall" });
     await upload.abort();
     expect(await store.head(key)).toBeNull();
@@ -208,7 +199,7 @@ describe.each(testBackends())("the $name store", ({ name, store, equalPartsRequi
     const one = await upload.uploadPart(1, patternBytes(0, 6 * MiB));
     const two = await upload.uploadPart(2, patternBytes(0, 5 * MiB));
     const three = await upload.uploadPart(3, patternBytes(0, 10));
-    const err = await storageError(upload.complete([one, two, three]));
+    const err = await storageErrorOf(upload.complete([one, two, three]));
     expect(err).toMatchObject({ status: 400, code: "InvalidPart" });
     await upload.abort();
   });
@@ -217,7 +208,7 @@ describe.each(testBackends())("the $name store", ({ name, store, equalPartsRequi
     const key = `${freshPrefix("wrong-etag")}source`;
     const upload = await store.createMultipartUpload(key);
     const one = await upload.uploadPart(1, "part one");
-    const err = await storageError(upload.complete([{ partNumber: one.partNumber, etag: "0123456789abcdef" }]));
+    const err = await storageErrorOf(upload.complete([{ partNumber: one.partNumber, etag: "0123456789abcdef" }]));
     expect(err).toMatchObject({ status: 400, code: "InvalidPart" });
     expect(await store.head(key)).toBeNull();
     await upload.abort();
@@ -228,7 +219,7 @@ describe.each(testBackends())("the $name store", ({ name, store, equalPartsRequi
     const upload = await store.createMultipartUpload(key);
     await upload.uploadPart(1, patternBytes(0, 1000));
     await upload.abort();
-    const err = await storageError(upload.uploadPart(2, "late"));
+    const err = await storageErrorOf(upload.uploadPart(2, "late"));
     expect(err).toMatchObject({ status: 404, code: "NoSuchUpload" });
     expect(isNotFound(err)).toBe(true);
     await upload.abort();

@@ -3,10 +3,10 @@
  * the Worker project's global setup starts (test/s3-server.ts).
  */
 import { env } from "cloudflare:workers";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { createR2Store } from "../storage/r2";
 import { createS3Store, type S3StoreConfig } from "../storage/s3";
-import type { ObjectStore } from "../storage/store";
+import { type ObjectStore, StorageError } from "../storage/store";
 
 export function testS3Config(overrides: Partial<S3StoreConfig> = {}): S3StoreConfig {
   const server = inject("s3TestServer");
@@ -80,3 +80,13 @@ export async function readBytes(body: ReadableStream<Uint8Array>): Promise<Uint8
 
 /** A fresh key prefix, so tests share a bucket without seeing each other's objects. */
 export const freshPrefix = (name: string) => `test/${name}/${crypto.randomUUID()}/`;
+
+/** The StorageError a call fails with (and fails the test if it succeeds or fails otherwise). */
+export async function storageErrorOf(promise: Promise<unknown>): Promise<StorageError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StorageError);
+  return err as StorageError;
+}
