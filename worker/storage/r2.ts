@@ -122,7 +122,11 @@ export function createR2Store(bucket: R2Bucket, options: R2StoreOptions = {}): O
     backend: "r2",
     canPresign: presigner !== undefined,
 
-    head: (key) => attempt(key, async () => (await bucket.head(key).then((o) => o && info(o))) ?? null),
+    head: (key) =>
+      attempt(key, async () => {
+        const object = await bucket.head(key);
+        return object ? info(object) : null;
+      }),
 
     get(key, { range }: { range?: ByteRange } = {}) {
       return attempt(key, async (): Promise<ObjectBody | null> => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshPrefix, patternBytes, readBytes, storageErrorOf, testS3Config } from "../testing/storage";
+import { freshPrefix, patternBytes, patternStream, readBytes, storageErrorOf, testS3Config } from "../testing/storage";
 import { createR2Store } from "./r2";
 import { createS3Store, s3Url } from "./s3";
 
@@ -51,6 +51,9 @@ describe("S3 errors become the platform's own", () => {
     expect(await storageErrorOf(store.get("anything"))).toMatchObject({ status: 404, code: "NoSuchBucket" });
     expect(await storageErrorOf(store.list({ prefix: "x/" }))).toMatchObject({ status: 404, code: "NoSuchBucket" });
     expect(await storageErrorOf(store.put("anything", "x"))).toMatchObject({ status: 404, code: "NoSuchBucket" });
+    // A streamed body refused before it is read: the bucket's reason, not the stopped copy's.
+    const streamed = store.put("anything", patternStream(MiB), { length: MiB });
+    expect(await storageErrorOf(streamed)).toMatchObject({ status: 404, code: "NoSuchBucket" });
   });
 
   it("turns an unknown access key into AccessDenied-like StorageErrors with the server's code", async () => {

@@ -3,9 +3,9 @@
  * outputs. Two backends implement it, the R2 binding (./r2.ts) and any S3-compatible bucket
  * (./s3.ts); ./index.ts picks one from the settings.
  *
- * The rules are R2's, which are the stricter: bodies stream in both directions; a streamed put
- * names its length; multipart parts are at least 5 MiB and all the same size, but the last may
- * be smaller; at most 10,000 parts. A missing object is `null` from `head` and `get`; every other
+ * Callers follow R2's rules, which are the stricter: bodies stream in both directions; a streamed
+ * put names its length; multipart parts are at least 5 MiB and all the same size, but the last may
+ * be smaller; at most 10,000 parts. (An S3 bucket enforces only the 5 MiB minimum.) A missing object is `null` from `head` and `get`; every other
  * failure is a `StorageError` with the backend's status and an S3 error code, never a raw answer.
  */
 
@@ -197,14 +197,16 @@ export function withExactLength(backend: "r2" | "s3", source: ReadableStream<Uin
   });
   const { readable, writable } = new FixedLengthStream(length);
   const stop = new AbortController();
+  const stopped = new Error("the copy was stopped");
   const copied: Promise<unknown> = source
     .pipeThrough(counted)
     .pipeTo(writable, { signal: stop.signal })
     .then(
       () => undefined,
-      (err: unknown) => err,
+      // Stopping is the caller's doing, not a failure of the copy.
+      (err: unknown) => (err === stopped ? undefined : err),
     );
-  return { readable, copied, stop: () => stop.abort() };
+  return { readable, copied, stop: () => stop.abort(stopped) };
 }
 
 /** Reads a body for the `ObjectBody` helpers. */
