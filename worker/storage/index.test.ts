@@ -64,6 +64,18 @@ describe("storage settings", () => {
     expect(loadStorageSettings({ S3_FORCE_PATH_STYLE: "maybe" }).problems[0]).toContain("S3_FORCE_PATH_STYLE");
     expect(loadStorageSettings({ S3_ENDPOINT: "s3.amazonaws.com" }).problems[0]).toContain("S3_ENDPOINT");
     expect(loadStorageSettings({ S3_ENDPOINT: "https://host/with/path" }).problems[0]).toContain("S3_ENDPOINT");
+    const bucket = {
+      STORAGE_BACKEND: "s3",
+      S3_BUCKET: "media",
+      S3_ACCESS_KEY_ID: "key",
+      S3_SECRET_ACCESS_KEY: "secret",
+    };
+    for (const local of ["http://127.0.0.1:9000", "http://localhost:9000/", "http://[::1]:9000"]) {
+      expect(loadStorageSettings({ ...bucket, S3_ENDPOINT: local }).problems).toEqual([
+        `S3_ENDPOINT ${local} has no host name to put the bucket in: set S3_FORCE_PATH_STYLE=true`,
+      ]);
+      expect(loadStorageSettings({ ...bucket, S3_ENDPOINT: local, S3_FORCE_PATH_STYLE: "true" }).problems).toEqual([]);
+    }
     expect(loadStorageSettings({ STORAGE_BACKEND: "s3", S3_BUCKET: "media" }).problems).toEqual([
       "STORAGE_BACKEND=s3 needs S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY",
     ]);

@@ -59,6 +59,13 @@ export function loadStorageSettings(env: RawEnv): StorageSettings {
     problems.push(
       `S3_ENDPOINT must be an http(s) origin such as https://s3.eu-west-1.amazonaws.com, not ${JSON.stringify(endpoint)}`,
     );
+  } else if (
+    endpoint &&
+    forcePathStyle === false &&
+    /^https?:\/\/(localhost|\[[^\]]*\]|[\d.]+)(:\d+)?\/?$/.test(endpoint)
+  ) {
+    // Virtual-host addressing puts the bucket in front of the host name, which an address has not.
+    problems.push(`S3_ENDPOINT ${endpoint} has no host name to put the bucket in: set S3_FORCE_PATH_STYLE=true`);
   }
   if (backend === "s3") {
     const missing = S3_REQUIRED.filter((name) => text(env, name) === "");
