@@ -5,8 +5,9 @@
  *
  * Callers follow R2's rules, which are the stricter: bodies stream in both directions; a streamed
  * put names its length; multipart parts are at least 5 MiB and all the same size, but the last may
- * be smaller; at most 10,000 parts. (An S3 bucket enforces only the 5 MiB minimum.) A missing object is `null` from `head` and `get`; every other
- * failure is a `StorageError` with the backend's status and an S3 error code, never a raw answer.
+ * be smaller; at most 10,000 parts (an S3 bucket enforces only the 5 MiB minimum). A missing
+ * object is `null` from `head` and `get`; every other failure is a `StorageError` with the
+ * backend's status and an S3 error code, never a raw answer.
  */
 
 /** What a store knows about an object. */
