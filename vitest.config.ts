@@ -37,6 +37,8 @@ export default defineConfig({
           name: "worker",
           include: ["worker/**/*.test.ts"],
           setupFiles: ["./test/worker-setup.ts"],
+          // An S3-compatible server (s3rver) for the S3 storage backend's tests.
+          globalSetup: ["./test/worker-global-setup.ts"],
         },
       },
       {
