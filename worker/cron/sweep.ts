@@ -5,7 +5,7 @@ import type { Database } from "../db/client";
 import { uploads } from "../db/schema";
 import { createServices, type Services } from "../services";
 import { versionPrefix } from "../storage/keys";
-import { deletePrefix } from "../storage/objects";
+import { deletePrefix } from "../storage/prefix";
 import type { TranscoderDispatcher } from "../transcode/dispatcher";
 import { failJob, requeueJob, staleJobs } from "../transcode/jobs";
 import { UploadSession } from "../uploads/session";

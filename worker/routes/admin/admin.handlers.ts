@@ -2,7 +2,7 @@ import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
 import type { AppRouteHandler } from "../../app/types";
 import { JOB_STATUSES, jobs, users, VIDEO_STATUSES, videos } from "../../db/schema";
 import { videoLocations } from "../../storage/keys";
-import { listPrefix } from "../../storage/objects";
+import { listPrefix } from "../../storage/prefix";
 import type * as routes from "./admin.routes";
 
 export const videoStorage: AppRouteHandler<typeof routes.storage> = async (c) => {

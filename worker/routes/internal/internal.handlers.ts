@@ -4,7 +4,7 @@ import { runAfterResponse } from "../../app/background";
 import { ApiError } from "../../app/errors";
 import { serveR2Object } from "../../playback/object-response";
 import { sourceKey, versionPrefix } from "../../storage/keys";
-import { deletePrefix, missingFiles } from "../../storage/objects";
+import { deletePrefix, missingFiles } from "../../storage/prefix";
 import { createDispatcher } from "../../transcode/dispatcher";
 import { completeJob, failJob, recordProgress } from "../../transcode/jobs";
 import type { InternalEnv } from "./internal.auth";

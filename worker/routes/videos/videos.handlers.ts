@@ -8,7 +8,7 @@ import { mpdWithBaseUrl } from "../../playback/manifests";
 import { serveR2Object } from "../../playback/object-response";
 import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } from "../../playback/urls";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
-import { deletePrefix } from "../../storage/objects";
+import { deletePrefix } from "../../storage/prefix";
 import { createDispatcher } from "../../transcode/dispatcher";
 import { activeJobFor, enqueueTranscode } from "../../transcode/jobs";
 import { parseUploadFields } from "../../uploads/fields";
