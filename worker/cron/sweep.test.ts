@@ -85,23 +85,20 @@ describe("the stale-job sweep", () => {
 describe("the expired-upload sweep", () => {
   it("aborts unfinished uploads past their expiry and deletes their video; leaves live ones", async () => {
     const { sweepExpiredUploads } = await import("./sweep");
-    const { UploadSession } = await import("../uploads/session");
+    const { mediaSessions, UploadSession } = await import("../uploads/session");
     const { tailKey } = await import("../storage/keys");
     const { uploads } = await import("../db/schema");
     const db = testDb();
     const make = async (expiresAt: number) => {
       const video = await seedVideo({ status: "uploading" });
-      const session = await UploadSession.open(
-        { db, bucket: env.MEDIA },
-        {
-          id: video.id,
-          videoId: video.id,
-          userId: video.ownerId,
-          length: 1000,
-          metadata: {},
-          expiresAt: new Date(expiresAt),
-        },
-      );
+      const session = await UploadSession.open(mediaSessions(db, env.MEDIA), {
+        id: video.id,
+        videoId: video.id,
+        userId: video.ownerId,
+        length: 1000,
+        metadata: {},
+        expiresAt: new Date(expiresAt),
+      });
       await session.write(
         (async function* () {
           yield new Uint8Array(100);

@@ -8,7 +8,7 @@ import { versionPrefix } from "../storage/keys";
 import { deletePrefix } from "../storage/prefix";
 import type { TranscoderDispatcher } from "../transcode/dispatcher";
 import { failJob, requeueJob, staleJobs } from "../transcode/jobs";
-import { UploadSession } from "../uploads/session";
+import { mediaSessions, UploadSession } from "../uploads/session";
 import { dropVideoUpload } from "../uploads/video-upload";
 
 interface SweepDeps {
@@ -63,7 +63,7 @@ export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" |
     .limit(100)
     .all();
   let aborted = 0;
-  const store = { db, bucket: media };
+  const store = mediaSessions(db, media);
   for (const row of expired) {
     const session = new UploadSession(store, row);
     if (session.complete) {

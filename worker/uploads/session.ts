@@ -1,31 +1,37 @@
 /**
- * An upload session: one R2 multipart upload at the video's source key, and a row in D1 with the
- * exact offset, the stored parts and an expiry (past which the sweep aborts it). Every way in
- * writes through it: tus (one write per PATCH, finished when the declared length is reached) and
- * the classic form (one write of unknown length, then `finish()` once the form is accepted).
+ * An upload session: one multipart upload at the video's source key, in an ObjectStore (the R2
+ * binding or an S3-compatible bucket), and a row in D1 with the exact offset, the stored parts
+ * and an expiry (past which the sweep aborts it). Every way in writes through it: tus (one write
+ * per PATCH, complete when the declared length is reached) and the classic form (one write of
+ * unknown length, then `finish()` once the form is accepted).
  *
- * Bytes of any chunking are re-cut into parts of `partSize` (R2 wants every part but the last the
- * same size). Whatever does not make a whole part when a write ends (or breaks) is kept as a
- * temporary object and joined with the next write's bytes, so the offset is exact after an
- * interrupted request or a crash: D1 only ever records bytes that are durable in R2. A write
- * marked `last` keeps that tail in memory for `finish()` instead, so a one-request upload never
- * stores and reads back a tail.
+ * Bytes of any chunking are re-cut into parts of `partSize` (R2's rule, the stricter: every part
+ * but the last the same size). Whatever does not make a whole part when a write ends (or breaks)
+ * is kept as a temporary object and joined with the next write's bytes, so the offset is exact
+ * after an interrupted request or a crash: D1 only ever records bytes that are durable in
+ * storage. A write marked `last` keeps that tail in memory for `finish()` instead, so a
+ * one-request upload never stores and reads back a tail.
  */
 import { eq, sql } from "drizzle-orm";
 import { ApiError } from "../app/errors";
 import type { Database } from "../db/client";
 import { type Upload, uploads } from "../db/schema";
 import { sourceKey, tailKey } from "../storage/keys";
+import { createR2Store } from "../storage/r2";
+import type { MultipartUpload, ObjectStore, UploadedPart } from "../storage/store";
 import { PartAccumulator } from "./parts";
 import { SNIFF_BYTES } from "./sniff";
 
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
 
-/** Where sessions live: their rows in D1, their bytes in the bucket. */
+/** Where sessions live: their rows in D1, their bytes in an object store. */
 export interface SessionStore {
   db: Database;
-  bucket: R2Bucket;
+  storage: ObjectStore;
 }
+
+/** Sessions in the MEDIA bucket's binding, where the rest of the platform reads sources today. */
+export const mediaSessions = (db: Database, media: R2Bucket): SessionStore => ({ db, storage: createR2Store(media) });
 
 export interface NewSession {
   /** The session's id (tus: the upload id, which is the video id). */
@@ -65,15 +71,10 @@ export interface WriteOptions {
   last?: boolean;
 }
 
-interface StoredPart {
-  partNumber: number;
-  etag: string;
-}
-
 export class UploadSession {
   private readonly store: SessionStore;
   private row: Upload;
-  private readonly parts: StoredPart[];
+  private readonly parts: UploadedPart[];
   /** The unfilled part after a `last` write, waiting for `finish()`. */
   private held: PartAccumulator | undefined;
   /** Bytes taken, held ones included (the row's offset counts only durable bytes). */
@@ -83,14 +84,14 @@ export class UploadSession {
   constructor(store: SessionStore, row: Upload) {
     this.store = store;
     this.row = row;
-    this.parts = JSON.parse(row.parts) as StoredPart[];
+    this.parts = JSON.parse(row.parts) as UploadedPart[];
     this.received = row.offset;
   }
 
-  /** Starts the R2 multipart upload and records the session. */
+  /** Starts the multipart upload and records the session. */
   static async open(store: SessionStore, input: NewSession): Promise<UploadSession> {
-    const multipart = await store.bucket.createMultipartUpload(sourceKey(input.videoId), {
-      httpMetadata: { contentType: input.contentType || "application/octet-stream" },
+    const multipart = await store.storage.createMultipartUpload(sourceKey(input.videoId), {
+      contentType: input.contentType || "application/octet-stream",
     });
     try {
       const [row] = await store.db
@@ -182,7 +183,7 @@ export class UploadSession {
     // One part more in the row: SQLite appends it to the stored list, so the Worker sends a few
     // bytes per part rather than the whole list again (which grew with the upload: quadratic in
     // its size). The offset is counted from the stored list itself, so the two always agree.
-    const recordPart = async (part: StoredPart) => {
+    const recordPart = async (part: UploadedPart) => {
       await db
         .update(uploads)
         .set({
@@ -289,11 +290,11 @@ export class UploadSession {
   }
 
   /**
-   * Drops everything an unfinished session holds: the R2 multipart upload, the tail, the row. A
+   * Drops everything an unfinished session holds: the multipart upload, the tail, the row. A
    * complete session only loses its row (its object is the video's source).
    */
   async abort(): Promise<void> {
-    const { db, bucket } = this.store;
+    const { db, storage } = this.store;
     this.held?.release();
     this.held = undefined;
     if (!this.complete && this.row.r2UploadId) {
@@ -301,19 +302,19 @@ export class UploadSession {
         .abort()
         .catch(() => {});
     }
-    await bucket.delete(tailKey(this.id));
+    await storage.delete(tailKey(this.id));
     await db.delete(uploads).where(eq(uploads.id, this.id));
   }
 
-  private multipart(): R2MultipartUpload {
-    return this.store.bucket.resumeMultipartUpload(sourceKey(this.videoId), this.row.r2UploadId ?? "");
+  private multipart(): MultipartUpload {
+    return this.store.storage.resumeMultipartUpload(sourceKey(this.videoId), this.row.r2UploadId ?? "");
   }
 
   /** The stored bytes past the last whole part, if any. */
   private async storedTail(): Promise<Uint8Array | undefined> {
     const size = this.row.offset - this.parts.length * this.row.partSize;
     if (size <= 0) return undefined;
-    const stored = await this.store.bucket.get(tailKey(this.id), { range: { offset: 0, length: size } });
+    const stored = await this.store.storage.get(tailKey(this.id), { range: { offset: 0, length: size } });
     if (!stored) throw new Error(`the held-back bytes of upload ${this.id} are missing`);
     return new Uint8Array(await stored.arrayBuffer());
   }
@@ -321,7 +322,7 @@ export class UploadSession {
   /**
    * After a write's bytes are in: completes a session that reached its length, holds the tail
    * of a `last` write (returns true: the accumulator is kept), or stores the tail so the next
-   * write picks it up. The object first, then the offset: D1 never counts bytes R2 does not hold.
+   * write picks it up. The object first, then the offset: D1 never counts bytes storage does not hold.
    */
   private async keep(acc: PartAccumulator, received: number, last: boolean): Promise<boolean> {
     const durable = this.parts.length * this.row.partSize;
@@ -342,14 +343,14 @@ export class UploadSession {
       return true;
     }
     const rest = acc.drain();
-    if (rest.length > 0) await this.store.bucket.put(tailKey(this.id), rest);
+    if (rest.length > 0) await this.store.storage.put(tailKey(this.id), rest);
     const offset = durable + rest.length;
     await this.store.db.update(uploads).set({ offset, updatedAt: new Date() }).where(eq(uploads.id, this.id));
     this.row = { ...this.row, offset };
     return false;
   }
 
-  /** Stores `rest` as the last part, completes the R2 upload and records the final length. */
+  /** Stores `rest` as the last part, completes the multipart upload and records the final length. */
   private async completeSource(rest: Uint8Array, length: number) {
     if (rest.length > 0) {
       const partNumber = this.parts.length + 1;
@@ -357,7 +358,7 @@ export class UploadSession {
       this.parts.push({ partNumber, etag: uploaded.etag });
     }
     await this.multipart().complete(this.parts);
-    await this.store.bucket.delete(tailKey(this.id));
+    await this.store.storage.delete(tailKey(this.id));
     const done = { parts: JSON.stringify(this.parts), offset: length, length, updatedAt: new Date() };
     await this.store.db.update(uploads).set(done).where(eq(uploads.id, this.id));
     this.row = { ...this.row, ...done };

@@ -13,7 +13,7 @@ import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
 import type { BufferPool } from "./buffer-pool";
 import { checkUploadFields, loadUploadPolicy } from "./policy";
-import { type SessionStore, UploadSession } from "./session";
+import { mediaSessions, type SessionStore, UploadSession } from "./session";
 import { dropVideoUpload, queueVideoUpload, startVideoUpload, uploadExpiryMs } from "./video-upload";
 
 export const TUS_PATH = "/api/uploads";
@@ -93,7 +93,7 @@ export class R2TusStore extends DataStore {
   }
 
   private get store(): SessionStore {
-    return { db: this.ctx.db, bucket: this.ctx.bucket };
+    return mediaSessions(this.ctx.db, this.ctx.bucket);
   }
 
   override getExpiration(): number {

@@ -66,7 +66,7 @@ export const uploadExpiryMs = (settings: Settings) => settings.uploadExpiryHours
  */
 export async function dropVideoUpload(store: SessionStore, session: UploadSession): Promise<void> {
   await session.abort();
-  await store.bucket.delete(sourceKey(session.videoId));
+  await store.storage.delete(sourceKey(session.videoId));
   await deleteVideoRow(store.db, session.videoId);
 }
 

@@ -7,6 +7,7 @@ import { chunkBuffers } from "../../uploads/buffer-pool";
 import { coalesce } from "../../uploads/coalesce";
 import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../uploads/multipart-form";
 import { loadUploadPolicy } from "../../uploads/policy";
+import { mediaSessions } from "../../uploads/session";
 import { createTusServer, type R2TusStore, tusProtocolError } from "../../uploads/tus";
 import { describeVideo, dropVideoUpload, queueVideoUpload, startVideoUpload } from "../../uploads/video-upload";
 import { serializeVideo } from "../../videos/videos.data";
@@ -32,7 +33,7 @@ export function classicUploadWith(readForm: FormReader) {
   return async function classicUpload(c: C) {
     const { db, settings, logger } = c.var;
     const user = currentUser(c);
-    const store = { db, bucket: c.env.MEDIA };
+    const store = mediaSessions(db, c.env.MEDIA);
     const policy = await loadUploadPolicy(db, settings, user.id);
     const requestLength = Number(c.req.header("content-length") ?? Number.NaN);
     // The file is at least the request less the rest of the form: refused before a byte is read.
