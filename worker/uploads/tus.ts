@@ -1,6 +1,7 @@
 /**
- * The tus 1.0 server (@tus/server) wired to this platform: a DataStore over R2 multipart uploads
- * with the offset in D1 (./resumable.ts), and a Locker over the UploadLock Durable Object.
+ * The tus 1.0 server (@tus/server) wired to this platform: a DataStore over upload sessions
+ * (./session.ts) checked by the upload policy (./policy.ts), and a Locker over the UploadLock
+ * Durable Object.
  * The upload id is the video id, so the `Location` of a new upload names its video.
  */
 
@@ -83,17 +84,15 @@ async function drain(iterator: AsyncIterator<Uint8Array>, limit: number) {
 
 export class R2TusStore extends DataStore {
   private readonly ctx: TusContext;
+  private readonly store: SessionStore;
   /** The refusal of the content of this request, if any (see write). */
   refusal: { status_code: number; body: string } | undefined;
 
   constructor(ctx: TusContext) {
     super();
     this.ctx = ctx;
+    this.store = mediaSessions(ctx.db, ctx.bucket);
     this.extensions = ["creation", "creation-with-upload", "termination", "expiration"];
-  }
-
-  private get store(): SessionStore {
-    return mediaSessions(this.ctx.db, this.ctx.bucket);
   }
 
   override getExpiration(): number {
