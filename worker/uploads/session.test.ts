@@ -175,6 +175,23 @@ describe.each(testBackends())("upload sessions in the $name store", ({ store: st
     });
   });
 
+  describe("a session whose parts a client stores", () => {
+    it("completes from the client's part list and records the object's size", async () => {
+      const data = mp4Like(12 * MiB + 1);
+      const session = await newSession(null);
+      const upload = storage.resumeMultipartUpload(sourceKey(session.videoId), session.uploadId);
+      const parts = [
+        await upload.uploadPart(1, data.slice(0, 6 * MiB)),
+        await upload.uploadPart(2, data.slice(6 * MiB, 12 * MiB)),
+        await upload.uploadPart(3, data.slice(12 * MiB)),
+      ];
+      await session.finishWithParts(parts);
+      expect(session.complete).toBe(true);
+      expect(await rowOf(session.id)).toMatchObject({ length: data.length, offset: data.length });
+      expect(await sha256((await storedSource(session.videoId)) as Uint8Array)).toBe(await sha256(data));
+    });
+  });
+
   describe("abort", () => {
     it("drops the multipart upload, the held and stored bytes and the row, leaving no object", async () => {
       const held = await newSession(null);

@@ -133,6 +133,10 @@ export class UploadSession {
   get createdAt(): Date {
     return this.row.createdAt;
   }
+  /** The multipart upload's id in the store (what presigned part URLs are made for). */
+  get uploadId(): string {
+    return this.row.r2UploadId ?? "";
+  }
   /** The declared length; for a session of unknown length, null until a `last` write ends. */
   get length(): number | null {
     return this.row.length;
@@ -287,6 +291,21 @@ export class UploadSession {
     } finally {
       acc.release();
     }
+  }
+
+  /**
+   * Completes a session whose parts someone else stored (a client, through presigned part URLs)
+   * from their list, in place of any bytes written here; records the size the object has.
+   */
+  async finishWithParts(parts: UploadedPart[]): Promise<void> {
+    if (this.complete) return;
+    if (this.held || this.received > 0) throw new Error(`upload ${this.id} has bytes written through the Worker`);
+    const object = await this.multipart().complete(parts);
+    const done = { parts: JSON.stringify(parts), offset: object.size, length: object.size, updatedAt: new Date() };
+    await this.store.db.update(uploads).set(done).where(eq(uploads.id, this.id));
+    this.row = { ...this.row, ...done };
+    this.parts.splice(0, this.parts.length, ...parts);
+    this.received = object.size;
   }
 
   /**
