@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: the whole platform on one machine with embedded defaults.
-//   1. applies the D1 migrations to the local database,
-//   2. runs `wrangler dev` (API, web app, local D1/R2/Queues/Durable Objects) on 127.0.0.1:8787,
-//   3. runs the transcoder (node transcoder/main.ts) on 127.0.0.1:8788,
+//   1. checks that ffmpeg and ffprobe are there (scripts/check-prereqs.mjs),
+//   2. applies the D1 migrations to the local database,
+//   3. runs `wrangler dev` (API, web app, local D1/R2/Queues/Durable Objects) on 127.0.0.1:8787,
+//   4. runs the transcoder (node transcoder/main.ts) on 127.0.0.1:8788,
 // with each line of output prefixed by its process. Ctrl-C (or SIGTERM) stops both.
 //
 // Optional environment: API_PORT, TRANSCODER_PORT, STATE_DIR (where local data persists,
@@ -13,6 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { describeMissing, missingPrerequisites } from "./check-prereqs.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const apiPort = Number(process.env.API_PORT ?? 8787);
@@ -28,6 +30,12 @@ const colors = { api: "\x1b[36m", transcoder: "\x1b[35m", start: "\x1b[33m" };
 const useColor = process.stdout.isTTY;
 const prefix = (name) => (useColor ? `${colors[name]}[${name}]\x1b[0m ` : `[${name}] `);
 const say = (line) => process.stdout.write(`${prefix("start")}${line}\n`);
+
+const missing = missingPrerequisites("start");
+if (missing.length > 0) {
+  process.stderr.write(`${describeMissing(missing, "start")}\n`);
+  process.exit(1);
+}
 
 say(`applying migrations to the local database in ${stateDir}`);
 const migrate = spawnSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
