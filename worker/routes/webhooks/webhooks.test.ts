@@ -112,14 +112,14 @@ describe("webhook delivery", () => {
     fetch: fetcher,
   });
 
-  it("POSTs the signed event with the video and acknowledges a 2xx", async () => {
-    const user = await owner("https://hooks.example.com/in");
-    const video = await seedReadyVideo({ ownerId: user.id });
+  /** One delivery of a `video.ready` event of a new video of `userId`, as the receiver gets it. */
+  async function deliveredRequest(userId: string) {
+    const video = await seedReadyVideo({ ownerId: userId });
     const seen: Request[] = [];
     const { msg, state } = message({
       type: "video.ready",
       videoId: video.id,
-      userId: user.id,
+      userId,
       occurredAt: new Date().toISOString(),
     });
     await deliverWebhook(
@@ -131,28 +131,16 @@ describe("webhook delivery", () => {
     );
     expect(state.acked).toBe(true);
     const req = seen[0] as Request;
+    return { req, body: await req.text(), video };
+  }
+
+  it("POSTs the signed event with the video and acknowledges a 2xx", async () => {
+    const user = await owner("https://hooks.example.com/in");
+    const { req, body, video } = await deliveredRequest(user.id);
     expect(req.url).toBe("https://hooks.example.com/in");
-    const body = await req.text();
     expect(await verifyWebhook("whsec_test", body, req.headers.get("streambuddy-signature") ?? "")).toBe(true);
     expect(JSON.parse(body)).toMatchObject({ type: "video.ready", data: { id: video.id, status: "ready" } });
   });
-
-  /** One delivery of a `video.ready` event of a new video of `userId`, as the receiver gets it. */
-  async function deliveredRequest(userId: string) {
-    const video = await seedReadyVideo({ ownerId: userId });
-    const seen: Request[] = [];
-    const { msg, state } = message({ type: "video.ready", videoId: video.id, userId, occurredAt: "2025-01-01" });
-    await deliverWebhook(
-      msg,
-      deps(async (input, init) => {
-        seen.push(new Request(input, init));
-        return new Response("ok");
-      }),
-    );
-    expect(state.acked).toBe(true);
-    const req = seen[0] as Request;
-    return { req, body: await req.text(), video };
-  }
 
   it("signs for Standard Webhooks receivers: the stock library verifies a delivery with the secret PUT gave", async () => {
     const user = await seedUserWithKey();
