@@ -88,7 +88,10 @@ export function classicUploadWith(readForm: FormReader) {
   };
 }
 
-export const classicUpload = classicUploadWith(readMultipart);
+// The form's chunks go back to the pool the body was read into once their bytes are stored.
+export const classicUpload = classicUploadWith((body, boundary) =>
+  readMultipart(body, boundary, { release: (chunk) => chunkBuffers.give(chunk) }),
+);
 
 /** CORS is apiCors()'s: the tus server's own headers would allow any origin. */
 function withoutTusCors(res: Response): Response {
