@@ -24,7 +24,7 @@ export type FormReader = (body: ReadableStream<Uint8Array>, boundary: string) =>
 
 /**
  * POST /api/videos/upload/: one multipart/form-data request, read as a stream. The file's bytes
- * go through an upload session (like tus's) into an R2 multipart upload; nothing holds the whole
+ * go through an upload session (as tus's do) into a multipart upload; nothing holds the whole
  * body. The video row and the session exist from the file's first byte, so a Worker that dies
  * mid-request leaves an upload the sweep aborts; the form's fields (the title may come after the
  * file) are the video's once the form is complete, and a refusal drops everything.
