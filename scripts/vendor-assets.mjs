@@ -1,5 +1,5 @@
 // Copies the API docs viewers (Swagger UI, ReDoc) and the web app's libraries (tus-js-client,
-// dash.js) from node_modules into public/vendor, so the deployment serves them itself and no page
+// dash.js, hls.js) from node_modules into public/vendor, so the deployment serves them itself and no page
 // needs third-party network.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -25,6 +25,9 @@ const files = [
   ["tus-js-client", "dist/tus.min.js", "tus-js-client"],
   ["dashjs", "dist/modern/esm/dash.mediaplayer.min.js", "dashjs"],
   ["dashjs", "dist/modern/esm/dash.mediaplayer.min.js.LICENSE.txt", "dashjs"],
+  // HLS through Media Source Extensions (an ES module), for players that take HLS only.
+  ["hls.js", "dist/hls.min.mjs", "hls.js"],
+  ["hls.js", "LICENSE", "hls.js"],
 ];
 for (const [pkg, file, target] of files) {
   const dest = join(root, "public", "vendor", target);
