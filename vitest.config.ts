@@ -7,8 +7,9 @@ const migrations = await readD1Migrations(new URL("./migrations", import.meta.ur
 const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url)).toString("base64");
 
 /**
- * Two projects: the Worker's tests run inside workerd with the real (local) bindings from
- * wrangler.toml; the transcoder's tests run in Node with real ffmpeg. End-to-end tests have their
+ * Three projects: the Worker's tests run inside workerd with the real (local) bindings from
+ * wrangler.toml; the transcoder's tests run in Node with real ffmpeg; the players' tests play
+ * real encodes in headless Chromium. End-to-end tests have their
  * own config (vitest.e2e.config.ts) because they start the whole platform.
  */
 export default defineConfig({
@@ -45,6 +46,18 @@ export default defineConfig({
           globalSetup: ["./test/transcoder/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "players",
+          environment: "node",
+          // Real encodes played by the vendored players in headless Chromium, without the platform.
+          include: ["test/players/**/*.test.ts"],
+          globalSetup: ["./test/transcoder/global-setup.ts", "./test/players/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
     ],
