@@ -52,7 +52,10 @@ export function decodeCaptionBytes(
   bytes: Uint8Array,
 ): { ok: true; text: string } | Extract<CaptionResult, { ok: false }> {
   try {
-    return { ok: true, text: normaliseCaptionText(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes)) };
+    return {
+      ok: true,
+      text: normaliseCaptionText(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes)),
+    };
   } catch {
     // The lenient decoding marks the bad sequence with U+FFFD; an earlier genuine U+FFFD would
     // only make the reported line earlier, never later.
