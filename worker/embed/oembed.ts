@@ -109,7 +109,7 @@ export function parseOEmbedQuery(query: URLSearchParams, baseUrl: string): OEmbe
 }
 
 /** The largest size of the given aspect within both bounds (whole pixels, at least 1). */
-function fit(width: number, height: number, maxwidth: number | null, maxheight: number | null) {
+function fitWithin(width: number, height: number, maxwidth: number | null, maxheight: number | null) {
   const scale = Math.min(1, maxwidth ? maxwidth / width : 1, maxheight ? maxheight / height : 1);
   return { width: Math.max(1, Math.floor(width * scale)), height: Math.max(1, Math.floor(height * scale)) };
 }
@@ -126,7 +126,7 @@ export function oembedVideo(video: OEmbedVideoSource, request: OEmbedRequest, si
     aspectW >= aspectH
       ? { width: OEMBED_DEFAULT_SIZE, height: Math.round((OEMBED_DEFAULT_SIZE * aspectH) / aspectW) }
       : { width: Math.round((OEMBED_DEFAULT_SIZE * aspectW) / aspectH), height: OEMBED_DEFAULT_SIZE };
-  const { width, height } = fit(natural.width, natural.height, request.maxwidth, request.maxheight);
+  const { width, height } = fitWithin(natural.width, natural.height, request.maxwidth, request.maxheight);
   const base = trimSlashes(site.baseUrl);
   const src = `${base}/embed/${encodeURIComponent(video.id)}`;
   const iframe =
