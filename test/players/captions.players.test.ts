@@ -13,7 +13,7 @@ import {
   hlsCaptionPlaylist,
   hlsMasterWithCaptions,
   mpdWithCaptions,
-  vttForHls,
+  vttWithTimestampMap,
 } from "../../worker/captions/tracks.ts";
 import { parseWebVtt } from "../../worker/captions/webvtt.ts";
 import { launchBrowser, localOnlyContext } from "../e2e/browser.ts";
@@ -98,10 +98,14 @@ describe("captions in real players", () => {
     for (const t of tracks) {
       const parsed = parseWebVtt(t.vtt);
       if (!parsed.ok) throw new Error(parsed.message);
-      server.route(`/captions/${t.lang}.vtt`, { body: parsed.vtt, type: "text/vtt; charset=utf-8" });
-      server.route(`/captions/${t.lang}.hls.vtt`, { body: vttForHls(parsed.vtt, 0), type: "text/vtt; charset=utf-8" });
+      // One file for both: the timestamp map hls.js and Apple's players read is a header line
+      // that DASH players skip.
+      server.route(`/captions/${t.lang}.vtt`, {
+        body: vttWithTimestampMap(parsed.vtt, 0),
+        type: "text/vtt; charset=utf-8",
+      });
       server.route(`/${captionPlaylistName(t.lang)}`, {
-        body: hlsCaptionPlaylist(`captions/${t.lang}.hls.vtt`, duration),
+        body: hlsCaptionPlaylist(`captions/${t.lang}.vtt`, duration),
         type: "application/vnd.apple.mpegurl",
       });
     }
@@ -191,7 +195,7 @@ describe("captions in real players", () => {
     expect(label).toBe("English");
     expectEnglishCues(cues);
     expect(server.requests).toContain("/captions_en.m3u8");
-    expect(server.requests).toContain("/captions/en.hls.vtt");
+    expect(server.requests).toContain("/captions/en.vtt");
     expect(errors).toEqual([]);
     expect(blocked).toEqual([]);
     await page.context().close();

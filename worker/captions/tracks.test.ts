@@ -7,7 +7,7 @@ import {
   hlsCaptionPlaylist,
   hlsMasterWithCaptions,
   mpdWithCaptions,
-  vttForHls,
+  vttWithTimestampMap,
 } from "./tracks.ts";
 
 const tracks: CaptionTrack[] = [
@@ -119,14 +119,17 @@ describe("hlsCaptionPlaylist", () => {
   });
 });
 
-describe("vttForHls", () => {
+describe("vttWithTimestampMap", () => {
   it("puts X-TIMESTAMP-MAP first in the header, replacing an existing one", () => {
-    expect(vttForHls("WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n")).toBe(
+    expect(vttWithTimestampMap("WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n")).toBe(
       "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:01.000 --> 00:02.000\nhi\n",
     );
     expect(
-      vttForHls("WEBVTT title\nKind: captions\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n\nNOTE x\n", 6000),
+      vttWithTimestampMap(
+        "WEBVTT title\nKind: captions\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n\nNOTE x\n",
+        6000,
+      ),
     ).toBe("WEBVTT title\nX-TIMESTAMP-MAP=MPEGTS:6000,LOCAL:00:00:00.000\nKind: captions\n\nNOTE x\n");
-    expect(vttForHls("WEBVTT")).toBe("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000");
+    expect(vttWithTimestampMap("WEBVTT")).toBe("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000");
   });
 });

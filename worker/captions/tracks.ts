@@ -10,13 +10,15 @@
  *                                           group HLS_SUBTITLE_GROUP, SUBTITLES="…" on every variant
  *   hlsCaptionPlaylist(vttUri, duration)    the WebVTT media playlist of one track: the whole file
  *                                           as its one segment
- *   vttForHls(vtt, mpegTs)                  the file with X-TIMESTAMP-MAP in its header
+ *   vttWithTimestampMap(vtt, mpegTs)        the file with X-TIMESTAMP-MAP in its header; DASH
+ *                                           players skip that header line, so one served file
+ *                                           fits both (proved in test/players/captions)
  *   captionPlaylistName(lang)               "captions_<lang>.m3u8"
  *
  * Timing: our fMP4 segments start at baseMediaDecodeTime 0 on every track (the edit list takes
  * the encoder delay out), so cue times are media times as they are. hls.js reads cues without
  * X-TIMESTAMP-MAP relative to the first segment's decode time, and Apple's players want the map
- * for every WebVTT segment; `vttForHls(vtt, 0)` states the same mapping for both.
+ * for every WebVTT segment; `vttWithTimestampMap(vtt, 0)` states the same mapping for both.
  */
 
 export interface CaptionTrack {
@@ -130,7 +132,7 @@ export function hlsCaptionPlaylist(vttUri: string, durationSeconds: number): str
  * as its first header line, replacing one already there: cue time 0 is the media time whose
  * 90 kHz clock value is `mpegTs` (0 for segments starting at baseMediaDecodeTime 0).
  */
-export function vttForHls(vtt: string, mpegTs = 0): string {
+export function vttWithTimestampMap(vtt: string, mpegTs = 0): string {
   const lines = vtt.split("\n");
   const headerEnd = lines.indexOf("");
   const end = headerEnd < 0 ? lines.length : headerEnd;
