@@ -3,11 +3,11 @@
  * extra filter-graph branches and outputs added to the encode command, so no second decode.
  * Pure functions.
  *
+ *   storyboardInterval(duration)            seconds between frames (2 s for short videos)
  *   planStoryboard(plan, duration, range?)  intervals, tile and thumbnail sizes, first frame
  *   withStoryboard(spec, storyboard, outDir) the encode command with the storyboard outputs added
- *   storyboardVtt(storyboard, duration, parts?) the WebVTT index (Mux's storyboard.vtt shape:
- *                                            cues whose text is `storyboard-0.jpg#xywh=x,y,w,h`)
- *   thumbnailFrameAt(storyboard, time, width, duration) the stored thumbnail nearest a time
+ *   storyboardVtt, thumbnailFrameAt, names  the index and lookups, from shared/storyboard-index.ts
+ *                                            (re-exported here; the Worker imports them there)
  *
  * Frames are numbered by global time: frame k shows the picture at k × interval seconds (the
  * `fps` filter's grid). Storyboard frame k sits in sheet floor(k / 100) at cell k mod 100
@@ -24,8 +24,19 @@
  *   storyboard.vtt                         the index (needs `vtt` in OUTPUT_FILE_NAME)
  */
 import { join } from "node:path";
+import { framesPerSheet, type StoryboardLayout } from "../shared/storyboard-index.ts";
 import type { EncodePlan } from "./encode.ts";
 import type { FfmpegCommandSpec } from "./ffmpeg.ts";
+
+export {
+  STORYBOARD_SHEET_NAME,
+  STORYBOARD_VTT_NAME,
+  storyboardSheetName,
+  storyboardVtt,
+  THUMBNAIL_NAME,
+  thumbnailFrameAt,
+  thumbnailName,
+} from "../shared/storyboard-index.ts";
 
 export const STORYBOARD_TILE_WIDTH = 160;
 export const STORYBOARD_COLUMNS = 10;
@@ -36,20 +47,7 @@ export const STORYBOARD_MAX_FRAMES = 1000;
 export const THUMBNAIL_WIDTHS = [320, 640] as const;
 /** At most this many thumbnail frames per width. */
 export const THUMBNAIL_MAX_FRAMES = 600;
-export const STORYBOARD_VTT_NAME = "storyboard.vtt";
-
-/** A thumbnail JPEG: 1 to 4 digits of frame index after the width. */
-export const THUMBNAIL_NAME = /^thumb-(\d+)-(\d+)\.jpg$/;
-export const STORYBOARD_SHEET_NAME = /^storyboard-(\d+)(?:-(\d+))?\.jpg$/;
-
-export interface StoryboardPlan {
-  /** Seconds between storyboard frames. */
-  interval: number;
-  tileWidth: number;
-  tileHeight: number;
-  columns: number;
-  rows: number;
-  thumbnails: { interval: number; sizes: { width: number; height: number }[] };
+export interface StoryboardPlan extends StoryboardLayout {
   /** Where this encode's frames start: index of its first storyboard and thumbnail frame. */
   firstFrame: number;
   firstThumbnail: number;
@@ -104,15 +102,6 @@ export function planStoryboard(
   };
 }
 
-const framesPerSheet = (sb: Pick<StoryboardPlan, "columns" | "rows">) => sb.columns * sb.rows;
-
-/** The file of a storyboard sheet, as the encode starting at `firstFrame` names it. */
-export function storyboardSheetName(sheet: number, firstFrame = 0): string {
-  return firstFrame === 0 ? `storyboard-${sheet}.jpg` : `storyboard-${sheet}-${firstFrame}.jpg`;
-}
-
-export const thumbnailName = (width: number, frame: number) => `thumb-${width}-${frame}.jpg`;
-
 /**
  * The encode command with the storyboard's branches: the first `split` of the graph gets two
  * more outputs, one for the sheets (`fps`, `scale`, `tile`) and one for the thumbnails (`fps`,
@@ -158,64 +147,4 @@ export function withStoryboard(spec: FfmpegCommandSpec, sb: StoryboardPlan, outD
       })),
     ],
   };
-}
-
-const cueTime = (seconds: number) => {
-  const ms = Math.round(seconds * 1000);
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor(ms / 60_000) % 60;
-  const s = Math.floor(ms / 1000) % 60;
-  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-  return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(ms % 1000, 3)}`;
-};
-
-/**
- * The WebVTT index of a storyboard: one cue per frame, from its time to the next frame's (the
- * last one to the end), pointing at its tile. `parts` lists the first frame of each encode that
- * made sheets (chunks), so each cue names the file holding its frame; one whole-video encode
- * is `[0]`. Image URLs are relative, so the index works under signed playback paths too.
- */
-export function storyboardVtt(
-  sb: Pick<StoryboardPlan, "interval" | "tileWidth" | "tileHeight" | "columns" | "rows">,
-  duration: number,
-  parts: readonly number[] = [0],
-): string {
-  const frames = Math.max(1, Math.ceil(duration / sb.interval - 1e-9));
-  const starts = [...parts].sort((a, b) => a - b);
-  const perSheet = framesPerSheet(sb);
-  const lines = ["WEBVTT", ""];
-  for (let k = 0; k < frames; k++) {
-    const start = k * sb.interval;
-    const end = Math.min((k + 1) * sb.interval, duration);
-    if (end <= start) break;
-    const part = starts.filter((p) => p <= k).at(-1) ?? 0;
-    const cell = k % perSheet;
-    const x = (cell % sb.columns) * sb.tileWidth;
-    const y = Math.floor(cell / sb.columns) * sb.tileHeight;
-    const file = storyboardSheetName(Math.floor(k / perSheet), part);
-    lines.push(`${cueTime(start)} --> ${cueTime(end)}`, `${file}#xywh=${x},${y},${sb.tileWidth},${sb.tileHeight}`, "");
-  }
-  return lines.join("\n");
-}
-
-/**
- * The stored thumbnail nearest `time` at the stored width closest to `width` (default: the
- * smallest), or null when the time is outside the video.
- */
-export function thumbnailFrameAt(
-  sb: Pick<StoryboardPlan, "thumbnails">,
-  time: number,
-  duration: number,
-  width?: number,
-): { name: string; frame: number; width: number; height: number } | null {
-  if (!Number.isFinite(time) || time < 0 || time > duration) return null;
-  const sizes = sb.thumbnails.sizes;
-  const size =
-    width === undefined
-      ? sizes[0]
-      : [...sizes].sort((a, b) => Math.abs(a.width - width) - Math.abs(b.width - width) || a.width - b.width)[0];
-  if (!size) return null;
-  const last = Math.max(0, Math.ceil(duration / sb.thumbnails.interval - 1e-9) - 1);
-  const frame = Math.min(last, Math.round(time / sb.thumbnails.interval));
-  return { name: thumbnailName(size.width, frame), frame, width: size.width, height: size.height };
 }
