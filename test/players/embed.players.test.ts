@@ -2,9 +2,9 @@
  * The embed page (worker/embed/embed-page.ts with public/app/embed.js and player.js) inside an
  * iframe on another origin, in headless Chromium: it plays from the requested start with the
  * quality and captions menus filled from the manifest, and the CSP's frame-ancestors keeps it
- * out of sites that are not allowed.
+ * out of sites that are not allowed. A screenshot lands in test-results/players/.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Frame } from "playwright-core";
@@ -74,6 +74,8 @@ describe("embed page in a cross-origin iframe", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  const artefacts = join(import.meta.dirname, "..", "..", "test-results", "players");
+
   /** The embed frame of the host page at `origin`. */
   async function openHost(origin: string) {
     const { context, blocked } = await localOnlyContext(browser);
@@ -87,7 +89,7 @@ describe("embed page in a cross-origin iframe", () => {
   }
 
   it("plays muted from the start time with quality and captions menus, framed by an allowed site", async () => {
-    const { context, frame, blocked, errors } = await openHost(allowedHost);
+    const { context, page, frame, blocked, errors } = await openHost(allowedHost);
     await frame.waitForFunction(() => (document.querySelector("video") as HTMLVideoElement).currentTime > 3.5, null, {
       timeout: 60_000,
     });
@@ -129,6 +131,8 @@ describe("embed page in a cross-origin iframe", () => {
       { timeout: 30_000 },
     );
     expect(await cue.jsonValue()).toBe("Captions all along");
+    await mkdir(artefacts, { recursive: true });
+    await page.screenshot({ path: join(artefacts, "embed-in-iframe.png") });
     expect(player.requests).toContain("/vendor/dashjs/dash.mediaplayer.min.js");
     expect(player.requests).toContain("/app/player.js");
     expect(errors).toEqual([]);
