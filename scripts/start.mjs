@@ -2,7 +2,9 @@
 // `npm start`: the whole platform on one machine with embedded defaults.
 //   1. applies the D1 migrations to the local database,
 //   2. runs `wrangler dev` (API, web app, local D1/R2/Queues/Durable Objects) on 127.0.0.1:8787,
-//   3. runs the transcoder (node transcoder/main.ts) on 127.0.0.1:8788,
+//   3. runs the transcoder (node transcoder/main.ts) on 127.0.0.1:8788: the local runner, which
+//      claims work from the Worker with a runner token made for this run (LOCAL_RUNNER_TOKEN for
+//      the Worker; RUNNER_TOKEN and RUNNER_API_BASE for the runner),
 // with each line of output prefixed by its process. Ctrl-C (or SIGTERM) stops both.
 //
 // Optional environment: API_PORT, TRANSCODER_PORT, STATE_DIR (where local data persists,
@@ -10,6 +12,7 @@
 // default 60), and VAR_<NAME>=value to set a Worker setting for this run (like .dev.vars).
 // End-to-end tests use them to run an isolated copy.
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -20,6 +23,9 @@ const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
 const stateDir = resolve(root, process.env.STATE_DIR ?? ".wrangler/state");
 const sweepSeconds = Number(process.env.SWEEP_INTERVAL_SECONDS ?? 60);
 const bin = (name) => join(root, "node_modules", ".bin", name);
+// A new runner token each run: the Worker accepts it for the local runner only while this run lasts.
+const localRunnerToken = `sbr_local_${randomBytes(32).toString("hex")}`;
+const apiBase = `http://127.0.0.1:${apiPort}`;
 const extraVars = Object.entries(process.env)
   .filter(([k]) => k.startsWith("VAR_"))
   .flatMap(([k, v]) => ["--var", `${k.slice(4)}:${v}`]);
@@ -58,8 +64,8 @@ function run(name, command, args, env, restart = false) {
   child.on("exit", (code, signal) => {
     say(`${name} exited (${signal ?? code})`);
     if (!stopping && restart && restarts.length < 5) {
-      // The transcoder is supervised like a container: a crash loses its job (the sweep retries
-      // it), not the platform.
+      // The runner is supervised like a container: a crash loses its unit (it goes back to pending
+      // on the restarted runner's first claim), not the platform.
       restarts.push(Date.now());
       setTimeout(() => {
         restarts.splice(0, restarts.length, ...restarts.filter((t) => Date.now() - t < 60_000));
@@ -106,7 +112,7 @@ run(
   "transcoder",
   process.execPath,
   [join(root, "transcoder", "main.ts")],
-  { HOST: "127.0.0.1", PORT: String(transcoderPort) },
+  { HOST: "127.0.0.1", PORT: String(transcoderPort), RUNNER_TOKEN: localRunnerToken, RUNNER_API_BASE: apiBase },
   true,
 );
 run(
@@ -124,9 +130,9 @@ run(
     // wrangler dev fires no cron triggers by itself; /__scheduled runs the sweep (see below).
     "--test-scheduled",
     "--var",
-    `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
+    `LOCAL_RUNNER_TOKEN:${localRunnerToken}`,
     "--var",
-    `PUBLIC_BASE_URL:http://127.0.0.1:${apiPort}`,
+    `PUBLIC_BASE_URL:${apiBase}`,
     ...extraVars,
   ],
   { CI: "true" },
@@ -134,7 +140,7 @@ run(
 say(`API and web app: http://127.0.0.1:${apiPort}/   docs: http://127.0.0.1:${apiPort}/swagger/`);
 say(`transcoder:      http://127.0.0.1:${transcoderPort}/healthz`);
 
-// The cron sweep (stale jobs, expired uploads), as production's cron trigger would run it.
+// The cron sweep (expired leases, expired uploads), as production's cron trigger would run it.
 const sweep = setInterval(() => {
   fetch(`http://127.0.0.1:${apiPort}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => {});
 }, sweepSeconds * 1000);

@@ -14,7 +14,7 @@ import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
 import { videos } from "../db/schema";
 import { sourceKey } from "../storage/keys";
-import { enqueueTranscode } from "../transcode/jobs";
+import { requestTranscode } from "../transcode/lifecycle";
 import { createVideo, deleteVideoRow } from "../videos/videos.data";
 import type { BufferPool } from "./buffer-pool";
 import { declaredTypeError, parseUploadFields } from "./fields";
@@ -188,7 +188,7 @@ export class R2TusStore extends DataStore {
       throw err;
     }
     if (session.length !== null && newOffset === session.length) {
-      await enqueueTranscode(db, queue, session.videoId);
+      await requestTranscode(db, queue, session.videoId);
       logger.info("upload complete", { videoId: session.videoId, size: newOffset });
     }
     return newOffset;

@@ -4,7 +4,7 @@ import type { AppEnv } from "../../app/types";
 import { currentUser } from "../../auth/authenticate";
 import { publicPlaybackUrls } from "../../playback/urls";
 import { sourceKey } from "../../storage/keys";
-import { enqueueTranscode } from "../../transcode/jobs";
+import { requestTranscode } from "../../transcode/lifecycle";
 import { chunkBuffers } from "../../uploads/buffer-pool";
 import { coalesce } from "../../uploads/coalesce";
 import { declaredTypeError, parseUploadFields } from "../../uploads/fields";
@@ -109,7 +109,7 @@ export async function classicUpload(c: C) {
     contentType: file.contentType,
     size: file.size,
   });
-  await enqueueTranscode(db, c.env.TRANSCODE_QUEUE, video.id);
+  await requestTranscode(db, c.env.TRANSCODE_QUEUE, video.id);
   logger.info("upload complete", { videoId, userId: user.id, size: file.size, via: "classic" });
   const queued = { ...video, status: "queued" as const };
   return c.json(serializeVideo(queued, [], user, publicPlaybackUrls(queued, new URL(c.req.url).origin)), 201);
