@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 const migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);
 // A one-second real MP4 (160x90, H.264 + AAC) for upload tests inside workerd.
 const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url)).toString("base64");
+// The settings file users copy, so a test can hold it against the settings schema.
+const devVarsExample = readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8");
 
 /**
  * Two projects: the Worker's tests run inside workerd with the real (local) bindings from
@@ -25,6 +27,7 @@ export default defineConfig({
                 PUBLIC_BASE_URL: "http://api.test",
                 TEST_MIGRATIONS: migrations,
                 TEST_TINY_MP4: tinyMp4,
+                TEST_DEV_VARS_EXAMPLE: devVarsExample,
               },
             },
           }),
@@ -33,6 +36,8 @@ export default defineConfig({
           name: "worker",
           include: ["worker/**/*.test.ts"],
           setupFiles: ["./test/worker-setup.ts"],
+          // An S3-compatible server (s3rver) for the S3 storage backend's tests.
+          globalSetup: ["./test/worker-global-setup.ts"],
         },
       },
       {

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "./app/logger";
 import { loadSettings, type Settings } from "./app/settings";
 import { createDb, type Database } from "./db/client";
 import { runnerHub } from "./durable/runner-hub";
+import { createStore, type ObjectStore } from "./storage/index";
 import type { RunnerSignals } from "./transcode/lifecycle";
 import {
   ContainerRunnerPool,
@@ -22,8 +23,10 @@ export interface Services {
   settings: Settings;
   logger: Logger;
   db: Database;
-  /** Sources, uploads in progress and every version's outputs. */
+  /** Sources, uploads in progress and every version's outputs: the R2 binding itself. */
   media: R2Bucket;
+  /** The same bucket (or an S3-compatible one, by STORAGE_BACKEND) through one interface. */
+  storage: ObjectStore;
   queues: {
     /** `{videoId}` messages: a finished upload to transcode. */
     transcode: Queue;
@@ -62,6 +65,7 @@ export function createServices(env: Env, logContext: Record<string, unknown> = {
     logger,
     db,
     media: env.MEDIA,
+    storage: createStore(env, settings.storage),
     queues: { transcode: env.TRANSCODE_QUEUE, webhooks: env.WEBHOOK_QUEUE },
     get runners() {
       if (!runners) {

@@ -1,12 +1,9 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Envelope } from "../testing/api";
 
 const call = (path: string, init?: RequestInit) =>
   exports.default.fetch(new Request(`http://example.com${path}`, init));
-
-interface Envelope {
-  error: { code: string; message: string; details?: unknown; requestId: string };
-}
 
 describe("the error envelope", () => {
   it("answers an unknown route with 404 in the envelope and the request id", async () => {

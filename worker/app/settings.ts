@@ -5,6 +5,7 @@
  * every setting with its default; wrangler.toml sets only what differs per environment.
  */
 import { z } from "zod";
+import { loadStorageSettings } from "../storage/index";
 import type { Logger } from "./logger";
 
 /** Used only where JOB_TOKEN_SECRET is not set, which production does not allow. */
@@ -14,9 +15,13 @@ export const DEV_PLAYBACK_SIGNING_KEYS = "dev:development-only-playback-key";
 
 /** Secrets production cannot run without; elsewhere fixed development values stand in. */
 export const REQUIRED_SECRETS = ["JOB_TOKEN_SECRET", "PLAYBACK_SIGNING_KEYS"] as const;
-
-/** Settings whose values never appear in a log line. */
-const HIDDEN_VALUES: readonly string[] = [...REQUIRED_SECRETS, "LOCAL_RUNNER_TOKEN"];
+/** Never shown in an error message, even when their value is refused. */
+const SECRET_SETTINGS = new Set<string>([
+  ...REQUIRED_SECRETS,
+  "S3_ACCESS_KEY_ID",
+  "S3_SECRET_ACCESS_KEY",
+  "LOCAL_RUNNER_TOKEN",
+]);
 
 export const ENVIRONMENTS = ["development", "staging", "production", "test"] as const;
 
@@ -111,8 +116,25 @@ export const SettingsSchema = z
     RATE_LIMIT_USER_PER_DAY: wholeNumber(1000),
     RATE_LIMIT_UPLOADS_PER_DAY: wholeNumber(10),
     RATE_LIMIT_STREAM_PER_HOUR: wholeNumber(1000),
+    // Storage (worker/storage): the R2 binding, or an S3-compatible bucket through the S3 API.
+    STORAGE_BACKEND: text("r2"),
+    S3_ENDPOINT: text(""),
+    S3_REGION: text(""),
+    S3_BUCKET: text(""),
+    S3_FORCE_PATH_STYLE: text("false"),
+    S3_ACCESS_KEY_ID: text(""),
+    S3_SECRET_ACCESS_KEY: text(""),
   })
   .superRefine((s, ctx) => {
+    for (const problem of loadStorageSettings(s).problems) {
+      // Each problem is a sentence that starts with the setting it is about, where it is about one.
+      const setting = /^([A-Z][A-Z0-9_]+) (.*)$/.exec(problem);
+      ctx.addIssue({
+        code: "custom",
+        path: [setting?.[1] ?? "STORAGE_BACKEND"],
+        message: setting ? (setting[2] as string) : problem,
+      });
+    }
     if (s.ENVIRONMENT === "production") {
       for (const name of REQUIRED_SECRETS) {
         if (s[name] === "") ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
@@ -175,6 +197,8 @@ export const SettingsSchema = z
       uploadsPerDay: s.RATE_LIMIT_UPLOADS_PER_DAY,
       streamingPerHour: s.RATE_LIMIT_STREAM_PER_HOUR,
     },
+    /** Where objects are kept: the R2 binding or an S3-compatible bucket (worker/storage). */
+    storage: loadStorageSettings(s),
   }));
 
 export type Settings = z.output<typeof SettingsSchema>;
@@ -208,11 +232,7 @@ export function loadSettings(env: object): Settings {
       result.error.issues.map((issue) => {
         const setting = String(issue.path[0] ?? "settings");
         const value = (env as Record<string, unknown>)[setting];
-        const shown = HIDDEN_VALUES.includes(setting)
-          ? ""
-          : value === undefined
-            ? ""
-            : ` (got ${JSON.stringify(value)})`;
+        const shown = SECRET_SETTINGS.has(setting) ? "" : value === undefined ? "" : ` (got ${JSON.stringify(value)})`;
         return { setting, message: `${issue.message}${shown}` };
       }),
     );

@@ -101,3 +101,24 @@ describe("the expired-upload sweep", () => {
     expect(await env.MEDIA.head(tailKey(live.id))).not.toBeNull();
   });
 });
+
+describe("the scheduled sweep in production without its secrets", () => {
+  it("refuses to run, as HTTP and the queue consumer do, and changes nothing", async () => {
+    const { createScheduledController, createExecutionContext } = await import("cloudflare:test");
+    const { runScheduledSweep } = await import("./sweep");
+    const t = await silentUnit({});
+    await testDb()
+      .update(workUnits)
+      .set({ leaseUntil: new Date(Date.now() - 1000) })
+      .where(eq(workUnits.id, t.unit.id));
+    const production = { ...env, ENVIRONMENT: "production", JOB_TOKEN_SECRET: "", PLAYBACK_SIGNING_KEYS: "" };
+    await runScheduledSweep(
+      createScheduledController({ cron: "*/5 * * * *" }),
+      production as unknown as Env,
+      createExecutionContext(),
+    );
+    expect((await unitRow(t.unit.id)).status).toBe("running");
+    const row = await testDb().select().from(jobs).where(eq(jobs.id, t.job.id)).get();
+    expect(row?.status).toBe("running");
+  });
+});

@@ -35,7 +35,7 @@ import {
 } from "../db/schema";
 import type { RunnerHubStub } from "../durable/runner-hub";
 import { versionPrefix } from "../storage/keys";
-import { deletePrefix } from "../storage/objects";
+import { deletePrefix } from "../storage/prefix";
 import type { WebhookEventType, WebhookMessage } from "../webhooks/webhooks";
 import type { RunnerPool } from "./runner-pool";
 import { nextPendingUnitId } from "./scheduler";

@@ -2,7 +2,7 @@ import { and, count, eq, gt, inArray, min, sql } from "drizzle-orm";
 import type { AppRouteHandler } from "../../app/types";
 import { ACTIVE_JOB_STATUSES, JOB_STATUSES, jobs, users, VIDEO_STATUSES, videos, workUnits } from "../../db/schema";
 import { videoLocations } from "../../storage/keys";
-import { listPrefix } from "../../storage/objects";
+import { listPrefix } from "../../storage/prefix";
 import { listRunners, serializeRunner } from "../../transcode/runners";
 import { backlog } from "../../transcode/scheduler";
 import type * as routes from "./admin.routes";

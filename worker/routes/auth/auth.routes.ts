@@ -18,7 +18,7 @@ export const UserSchema = z
   })
   .openapi("User");
 
-const KeySchema = z
+export const KeySchema = z
   .object({
     key: z.string().openapi({
       description: "The API key: send it as `Authorization: Token <key>`. It is shown only once.",

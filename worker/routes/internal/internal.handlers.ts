@@ -10,7 +10,7 @@ import { laterFor } from "../../app/background";
 import { ApiError } from "../../app/errors";
 import { serveR2Object } from "../../playback/object-response";
 import { sourceKey, versionPrefix } from "../../storage/keys";
-import { missingFiles } from "../../storage/objects";
+import { missingFiles } from "../../storage/prefix";
 import { claimWithin } from "../../transcode/claim-wait";
 import {
   completeUnit,

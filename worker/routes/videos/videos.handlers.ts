@@ -9,7 +9,7 @@ import { mpdWithBaseUrl } from "../../playback/manifests";
 import { serveR2Object } from "../../playback/object-response";
 import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } from "../../playback/urls";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
-import { deletePrefix } from "../../storage/objects";
+import { deletePrefix } from "../../storage/prefix";
 import { cancelJobsOf, reprocess } from "../../transcode/lifecycle";
 import { NOT_WAITING, type QueueStanding, queueStandings } from "../../transcode/scheduler";
 import { parseUploadFields } from "../../uploads/fields";
