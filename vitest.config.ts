@@ -9,8 +9,9 @@ const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url
 const devVarsExample = readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8");
 
 /**
- * Two projects: the Worker's tests run inside workerd with the real (local) bindings from
- * wrangler.toml; the transcoder's tests run in Node with real ffmpeg. End-to-end tests have their
+ * Three projects: the Worker's tests run inside workerd with the real (local) bindings from
+ * wrangler.toml; the transcoder's tests run in Node with real ffmpeg; the scripts' (npm start's
+ * prerequisite check) run in Node. End-to-end tests have their
  * own config (vitest.e2e.config.ts) because they start the whole platform.
  */
 export default defineConfig({
@@ -49,6 +50,13 @@ export default defineConfig({
           globalSetup: ["./test/transcoder/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "scripts",
+          environment: "node",
+          include: ["scripts/**/*.test.ts"],
         },
       },
     ],

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, load, printTable, root, sideBySide, signUp, startWrangler } from "./lib.ts";
+import { root, signUp, startWrangler } from "../test/support/platform.ts";
+import { fmt, load, printTable, sideBySide } from "./lib.ts";
 import { benchRunnerToken, claimUnit, completeUnit } from "./publish.ts";
 
 export async function benchPlayback(options: { requests: number; concurrency: number; rounds: number }) {
@@ -28,7 +29,7 @@ export async function benchPlayback(options: { requests: number; concurrency: nu
   const bare = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18852);
   try {
     const segment = new Uint8Array(256 * 1024).map((_, i) => i % 251);
-    const key = await signUp(app.url, "viewer");
+    const key = (await signUp(app.url, "viewer")).key;
     const form = new FormData();
     form.append("title", "bench video");
     form.append(

@@ -6,8 +6,9 @@
  * peak RSS beside a bare put's (the local simulators and the allocator's caches included).
  */
 import { join } from "node:path";
+import { root, signUp, startWrangler } from "../test/support/platform.ts";
 import { inspectIsolate } from "./isolate.ts";
-import { fmt, printTable, root, signUp, startWrangler } from "./lib.ts";
+import { fmt, printTable } from "./lib.ts";
 import { peakRss } from "./memory.ts";
 
 const MiB = 1024 * 1024;
@@ -90,7 +91,7 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
   const app = await startWrangler(join(root, "wrangler.toml"), 18831, quiet, { migrate: true });
   const bare = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18832);
   try {
-    const key = await signUp(app.url, "uploader");
+    const key = (await signUp(app.url, "uploader")).key;
     const size = options.throughputBytes;
     const appTimes: number[] = [];
     const bareTimes: number[] = [];
@@ -125,7 +126,7 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
     );
     let appPeak = { peak: 0, idle: 0 };
     try {
-      const key = await signUp(fresh.url, "memory");
+      const key = (await signUp(fresh.url, "memory")).key;
       await tusUpload(fresh.url, key, 60 * MiB); // the first upload loads code and opens the stores
       const isolate = await inspectIsolate(inspectorPort);
       try {

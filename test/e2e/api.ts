@@ -1,32 +1,7 @@
 /** Small helpers for end-to-end tests that talk to the platform's API. */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-
-export interface Account {
-  key: string;
-  username: string;
-  auth: { authorization: string };
-}
-
-let counter = 0;
-
-/** A new account through the public registration endpoint. */
-export async function register(api: string, prefix = "e2e", exactName?: string): Promise<Account> {
-  const username = exactName ?? `${prefix}${Date.now().toString(36)}${counter++}`;
-  const res = await fetch(`${api}/api/auth/registration/`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      username,
-      email: `${username}@example.com`,
-      password1: "a long enough password",
-      password2: "a long enough password",
-    }),
-  });
-  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
-  const { key } = (await res.json()) as { key: string };
-  return { key, username, auth: { authorization: `Token ${key}` } };
-}
+import type { Account } from "../support/platform.ts";
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type Account, register, sha256Response, storedObjects, waitForVideo } from "./api.ts";
-import { startPlatform } from "./platform.ts";
+import { type Account, localWrangler, logIn, signUp, startPlatform, uniqueName } from "../support/platform.ts";
+import { sha256Response, storedObjects, waitForVideo } from "./api.ts";
 
 const MiB = 1024 * 1024;
 const root = join(import.meta.dirname, "..", "..");
@@ -46,7 +46,7 @@ describe("with the Worker restarted and no transcoder reachable", () => {
 
   it("resumes a tus upload across a restart of the Worker, byte for byte", async () => {
     let platform = await startPlatform(options);
-    const account = await register(platform.apiUrl, "restart");
+    const account = await signUp(platform.apiUrl, uniqueName("restart"));
     const data = randomBytes(24 * MiB);
     Buffer.from([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d]).copy(data, 0);
     const created = await fetch(`${platform.apiUrl}/api/uploads/`, {
@@ -93,8 +93,8 @@ describe("with the Worker restarted and no transcoder reachable", () => {
   it("retries the dispatch, then fails the video with a readable reason, leaving only the original", async () => {
     const platform = await startPlatform(options);
     try {
-      const admin = await register(platform.apiUrl, "", "e2eadmin");
-      const account = await register(platform.apiUrl, "unreachable");
+      const admin = await signUp(platform.apiUrl, "e2eadmin");
+      const account = await signUp(platform.apiUrl, uniqueName("unreachable"));
       const video = await uploadSmall(platform.apiUrl, account, "Nobody home");
       const states = await waitForVideo(platform.apiUrl, account, video.id, (v) => v.status === "failed", 120_000);
       const last = states.at(-1);
@@ -114,9 +114,9 @@ describe("with the source deleted in the middle of a job", () => {
   const stateDir = inject("stateDir");
 
   it("fails the video cleanly: a reason, no stuck status, no partial outputs", async () => {
-    const admin = await register(api, "", "e2eadmin").catch(() => null);
-    const adminAccount = admin ?? (await login(api, "e2eadmin"));
-    const account = await register(api, "gone");
+    const admin = await signUp(api, "e2eadmin").catch(() => null);
+    const adminAccount = admin ?? (await logIn(api, "e2eadmin"));
+    const account = await signUp(api, uniqueName("gone"));
     const path = join(work, "long.mp4");
     execFileSync("ffmpeg", [
       ...[
@@ -139,11 +139,7 @@ describe("with the source deleted in the middle of a job", () => {
     await waitForVideo(api, account, video.id, (v) => v.status === "processing" && v.progress >= 5, 120_000);
     // The source disappears from storage, and the transcoder working on it dies with it: the
     // retry finds nothing to read.
-    execFileSync(
-      join(root, "node_modules", ".bin", "wrangler"),
-      ["r2", "object", "delete", `streambuddy-media/sources/${video.id}`, "--local", "--persist-to", stateDir],
-      { cwd: root, env: { ...process.env, CI: "true" }, stdio: "ignore" },
-    );
+    localWrangler(["r2", "object", "delete", `streambuddy-media/sources/${video.id}`], stateDir);
     const { pid } = (await (await fetch(`${transcoder}/healthz`)).json()) as { pid: number };
     process.kill(pid, "SIGKILL");
     const states = await waitForVideo(
@@ -159,13 +155,3 @@ describe("with the source deleted in the middle of a job", () => {
     expect(await storedObjects(api, adminAccount, video.id)).toEqual([]);
   });
 });
-
-async function login(api: string, username: string): Promise<Account> {
-  const res = await fetch(`${api}/api/auth/login/`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: "a long enough password" }),
-  });
-  const { key } = (await res.json()) as { key: string };
-  return { key, username, auth: { authorization: `Token ${key}` } };
-}

@@ -1,3 +1,4 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchBrowser, localOnlyContext } from "./browser.ts";
@@ -16,6 +17,14 @@ describe("npm start", () => {
       expect(res.headers.get("content-type")).toContain("text/html");
     }
     expect(await (await fetch(`${transcoder}/healthz`)).json()).toMatchObject({ ok: true });
+  });
+
+  it("serves an API description that an OpenAPI 3.1 validator accepts", async () => {
+    const doc = await (await fetch(`${api}/openapi.json`)).json();
+    // Schema and semantic checks (unique operation ids, declared path parameters, resolvable $refs);
+    // it throws with every problem listed.
+    const validated = await SwaggerParser.validate(doc);
+    expect(validated.info.license).toMatchObject({ name: "MIT", identifier: "MIT" });
   });
 });
 

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startPlatform } from "./platform.ts";
+import { startPlatform } from "../support/platform.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

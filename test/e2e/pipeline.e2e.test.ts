@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type Account, getVideo, register, type VideoState, waitForVideo } from "./api.ts";
+import { type Account, signUp, uniqueName } from "../support/platform.ts";
+import { getVideo, type VideoState, waitForVideo } from "./api.ts";
 import { launchBrowser, localOnlyContext } from "./browser.ts";
 
 const api = inject("apiUrl");
@@ -109,7 +110,7 @@ let account: Account;
 let source: string;
 beforeAll(async () => {
   browser = await launchBrowser();
-  account = await register(api, "pipe");
+  account = await signUp(api, uniqueName("pipe"));
   source = clip(24);
 });
 afterAll(async () => {
