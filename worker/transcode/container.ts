@@ -75,8 +75,15 @@ export class Transcoder extends Container<Env> {
   override async onStop(): Promise<void> {
     const runnerId = this.ctx.id.name;
     if (!runnerId) return;
-    const services = createServices(this.env, { runnerId });
-    await returnUnitsOf(services, runnerId, "lost");
+    try {
+      const services = createServices(this.env, { runnerId });
+      await returnUnitsOf(services, runnerId, "lost");
+    } catch (err) {
+      // Their leases run out all the same; the next claim or sweep returns them.
+      console.warn(
+        JSON.stringify({ msg: "returning a stopped container's units failed", runnerId, error: String(err) }),
+      );
+    }
   }
 }
 
