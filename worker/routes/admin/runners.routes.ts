@@ -58,7 +58,7 @@ export const createRunner = createRoute({
               .trim()
               .min(1)
               .max(100)
-              .regex(/^[^\p{Cc}]*$/u, "must not contain control characters")
+              .refine((name) => !/\p{Cc}/u.test(name), "must not contain control characters")
               .openapi({ example: "gpu-box" }),
           }),
         },
