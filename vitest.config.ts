@@ -9,9 +9,10 @@ const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url
 const devVarsExample = readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8");
 
 /**
- * Three projects: the Worker's tests run inside workerd with the real (local) bindings from
+ * Four projects: the Worker's tests run inside workerd with the real (local) bindings from
  * wrangler.toml; the transcoder's tests run in Node with real ffmpeg; the scripts' (npm start's
- * prerequisite check) run in Node. End-to-end tests have their
+ * prerequisite check, the page layout) run in Node; the players' tests play real encodes in
+ * headless Chromium. End-to-end tests have their
  * own config (vitest.e2e.config.ts) because they start the whole platform.
  */
 export default defineConfig({
@@ -57,6 +58,18 @@ export default defineConfig({
           name: "scripts",
           environment: "node",
           include: ["scripts/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "players",
+          environment: "node",
+          // Real encodes played by the vendored players in headless Chromium, without the platform.
+          include: ["test/players/**/*.test.ts"],
+          globalSetup: ["./test/transcoder/global-setup.ts", "./test/players/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
     ],

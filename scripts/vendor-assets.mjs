@@ -1,6 +1,6 @@
 // Prepares public/ before dev, deploy and tests:
 // - copies the API docs viewers (Swagger UI, ReDoc) and the web app's libraries (tus-js-client,
-//   dash.js) from node_modules into public/vendor, so the deployment serves them itself and no page
+//   dash.js, hls.js) from node_modules into public/vendor, so the deployment serves them itself and no page
 //   needs third-party network;
 // - writes the web app's pages, public/*.html, from web/layout.html and web/pages/ (scripts/pages.mjs).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -28,6 +28,9 @@ const files = [
   ["tus-js-client", "dist/tus.min.js", "tus-js-client"],
   ["dashjs", "dist/modern/esm/dash.mediaplayer.min.js", "dashjs"],
   ["dashjs", "dist/modern/esm/dash.mediaplayer.min.js.LICENSE.txt", "dashjs"],
+  // HLS through Media Source Extensions (an ES module), for players that take HLS only.
+  ["hls.js", "dist/hls.min.mjs", "hls.js"],
+  ["hls.js", "LICENSE", "hls.js"],
 ];
 for (const [pkg, file, target] of files) {
   const dest = join(root, "public", "vendor", target);
