@@ -101,6 +101,22 @@ export const JobEventSchema = z.discriminatedUnion("type", [
 ]);
 export type JobEvent = z.infer<typeof JobEventSchema>;
 
+// ── Runners ──────────────────────────────────────────────────────────────────────────────────────
+
+/** A runner token: `sbr_` and 64 hex digits when the platform makes one. */
+export const RUNNER_TOKEN_PATTERN = /^[A-Za-z0-9_.-]{32,256}$/;
+
+/** Virtual host a Transcoder container reaches the Worker at; answered by the Worker itself. */
+export const INTERNAL_API_HOST = "streambuddy.internal";
+
+/**
+ * The environment a container runner starts with: where to claim work, its runner token, and its
+ * name. Any runner reads the same variables (transcoder/settings.ts).
+ */
+export function containerRunnerEnv(runnerId: string, token: string): Record<string, string> {
+  return { RUNNER_ID: runnerId, RUNNER_TOKEN: token, RUNNER_API_BASE: `http://${INTERNAL_API_HOST}` };
+}
+
 // ── Claims ───────────────────────────────────────────────────────────────────────────────────────
 
 /** The longest a claim may wait for work before it is answered 204. */

@@ -1,16 +1,11 @@
 import { Container } from "@cloudflare/containers";
+import { containerRunnerEnv, INTERNAL_API_HOST } from "../../shared/protocol";
 import { createDb } from "../db/client";
 import { createServices } from "../services";
 import { returnUnitsOf } from "./lifecycle";
 import { newRunnerToken, registerPlatformRunner } from "./runners";
 
-/** Virtual host a container reaches the Worker at; answered by the Worker itself. */
-export const INTERNAL_API_HOST = "streambuddy.internal";
-
-/** The environment a container runner starts with: where to claim work, and its runner token. */
-export function containerRunnerEnv(runnerId: string, token: string): Record<string, string> {
-  return { RUNNER_ID: runnerId, RUNNER_TOKEN: token, RUNNER_API_BASE: `http://${INTERNAL_API_HOST}` };
-}
+export { containerRunnerEnv, INTERNAL_API_HOST };
 
 /**
  * Starts a container runner unless it runs already: a fresh runner token is minted and its hash

@@ -6,12 +6,12 @@
  * outside development).
  */
 import { and, count, desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { RUNNER_TOKEN_PATTERN } from "../../shared/protocol";
 import type { Settings } from "../app/settings";
 import { generateKey, hashKey } from "../auth/keys";
 import type { Database } from "../db/client";
 import { type Runner, type RunnerKind, runners, workUnits } from "../db/schema";
 
-export const RUNNER_TOKEN_PATTERN = /^[A-Za-z0-9_.-]{32,256}$/;
 export const LOCAL_RUNNER_ID = "local";
 
 export const newRunnerToken = () => `sbr_${generateKey()}`;
