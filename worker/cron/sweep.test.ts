@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../app/logger";
 import { jobs, videos, workUnits } from "../db/schema";
 import { versionPrefix } from "../storage/keys";
-import { recordingQueue } from "../testing/http";
+import { recordingQueue } from "../testing/api";
 import { seedVideo, testDb } from "../testing/seed";
 import { clearUnits, seedPendingVideo, seedRunner, testDeps, unitRow, unitsOf } from "../testing/units";
 import { claimUnit, requestTranscode } from "../transcode/lifecycle";

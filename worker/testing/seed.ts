@@ -28,14 +28,6 @@ export async function seedVideo(overrides: Partial<Video> = {}) {
   return row;
 }
 
-/** A user with an API key, for authenticated calls. */
-export async function seedUserWithKey(name?: string) {
-  const { issueKey } = await import("../auth/keys");
-  const user = await seedUser(name);
-  const key = await issueKey(testDb(), user.id, { ttlDays: 0 });
-  return { ...user, key, auth: { authorization: `Token ${key}` } };
-}
-
 /** The one-second MP4 fixture (test/fixtures/tiny.mp4). */
 export function tinyMp4(): Uint8Array {
   const b64 = (env as unknown as { TEST_TINY_MP4: string }).TEST_TINY_MP4;

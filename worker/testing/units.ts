@@ -12,7 +12,7 @@ import { sourceKey } from "../storage/keys";
 import { createUnits, requestTranscode, type TranscodeDeps } from "../transcode/lifecycle";
 import { createRemoteRunner } from "../transcode/runners";
 import { mintUnitToken } from "../transcode/unit-token";
-import { recordingQueue } from "./http";
+import { callApp, recordingQueue } from "./api";
 import { seedVideo, testDb } from "./seed";
 
 /**
@@ -82,11 +82,8 @@ export function claimRequest(token: string, body: unknown = { wait_seconds: 0 },
   );
 }
 
-/**
- * A call of the internal API with a Bearer token (or none): through the Worker's entry, or with
- * `vars` (settings for this call) through the app with those bindings.
- */
-export async function appRequest(
+/** A call of the internal API with a runner's or a unit's Bearer token (or none), through {@link callApp}. */
+export function appRequest(
   path: string,
   token: string | null,
   init: RequestInit = {},
@@ -94,10 +91,7 @@ export async function appRequest(
 ) {
   const headers = new Headers(init.headers);
   if (token) headers.set("authorization", `Bearer ${token}`);
-  const request = new Request(`http://api.test${path}`, { ...init, headers });
-  if (Object.keys(vars).length === 0) return exports.default.fetch(request);
-  const { app } = await import("../app");
-  return app.request(request, undefined, { ...env, ...vars } as unknown as Env);
+  return callApp(path, { ...init, headers }, undefined, vars);
 }
 
 /** A unit event through the app. */

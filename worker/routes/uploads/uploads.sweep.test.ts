@@ -10,8 +10,9 @@ import { createLogger } from "../../app/logger";
 import { sweepExpiredUploads } from "../../cron/sweep";
 import { uploads, videos } from "../../db/schema";
 import { sourceKey } from "../../storage/keys";
-import { callApp, mp4Like, recordingQueue } from "../../testing/http";
-import { seedUserWithKey, testDb } from "../../testing/seed";
+import { callApp, recordingQueue, signedInUser } from "../../testing/api";
+import { mp4Like } from "../../testing/http";
+import { testDb } from "../../testing/seed";
 
 const MiB = 1024 * 1024;
 const BOUNDARY = "sweep-test-boundary";
@@ -56,7 +57,7 @@ async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
 
 describe("a classic upload cut off mid-request", () => {
   it("has a private uploading video and a session while it runs, which the sweep aborts once expired", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const form = stalledForm(mp4Like(12 * MiB));
     const answer = callApp(
       "/api/videos/upload/",
