@@ -32,7 +32,8 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
-          include: ["worker/**/*.test.ts"],
+          // shared/ runs in both runtimes, so its tests run in both projects.
+          include: ["worker/**/*.test.ts", "shared/**/*.test.ts"],
           setupFiles: ["./test/worker-setup.ts"],
         },
       },
@@ -40,7 +41,7 @@ export default defineConfig({
         test: {
           name: "transcoder",
           environment: "node",
-          include: ["transcoder/**/*.test.ts"],
+          include: ["transcoder/**/*.test.ts", "shared/**/*.test.ts"],
           // Makes the quick fixture set (scripts/make-fixtures.sh) into test/fixtures/.cache once.
           globalSetup: ["./test/transcoder/global-setup.ts"],
           testTimeout: 120_000,

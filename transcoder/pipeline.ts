@@ -14,6 +14,7 @@
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { SNIFF_BYTES, sniffContainer } from "../shared/sniff.ts";
 import {
   buildEncodeCommand,
   HLS_MASTER_NAME,
@@ -31,7 +32,7 @@ import { displaySize } from "./ladder.ts";
 import { finishHlsMaster, finishHlsMediaPlaylist, parseMpd, peakBitrate, setMpdBandwidths } from "./manifest.ts";
 import type { FailureCode, JobEvent, JobStatus, Rendition, TranscodeJob } from "./protocol.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
-import { assessSource, explainProbeFailure, formatDuration, type SourceInfo, sniffContainer } from "./source.ts";
+import { assessSource, explainProbeFailure, formatDuration, type SourceInfo } from "./source.ts";
 import { startUploader } from "./uploader.ts";
 
 export interface RunContext {
@@ -110,7 +111,7 @@ async function inspectSource(job: TranscodeJob, api: JobApiClient, signal: Abort
     // Tell a source that is not media (or is damaged) from one the platform could not serve.
     let head: Uint8Array;
     try {
-      head = await api.readSourceHead(4096, signal);
+      head = await api.readSourceHead(SNIFF_BYTES, signal);
     } catch (readErr) {
       if (signal.aborted) throw readErr;
       throw new JobFailure(
@@ -119,7 +120,7 @@ async function inspectSource(job: TranscodeJob, api: JobApiClient, signal: Abort
       );
     }
     if (head.byteLength === 0) throw new JobFailure("not_video", "The file is empty.");
-    const verdict = explainProbeFailure(stderr, sniffContainer(head));
+    const verdict = explainProbeFailure(stderr, sniffContainer(head)?.label ?? null);
     throw new JobFailure(verdict.code, verdict.message);
   }
   const verdict = assessSource(probe, { maxDurationSeconds: job.maxDurationSeconds });
