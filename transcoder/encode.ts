@@ -36,6 +36,7 @@ export const INIT_SEGMENT_NAME = /^init-(\d+)\.m4s$/;
 /** HLS media playlists, named by ffmpeg's dash muxer. */
 export const HLS_MEDIA_PLAYLIST_NAME = /^media_(\d+)\.m3u8$/;
 
+export const initSegmentName = (representationId: string) => `init-${representationId}.m4s`;
 export const mediaSegmentName = (representationId: string, number: number) =>
   `chunk-${representationId}-${String(number).padStart(5, "0")}.m4s`;
 
