@@ -180,7 +180,7 @@ describe("runEncodeSession", () => {
     const result = await session;
     expect(result.encodedSeconds).toBeCloseTo(8, 0);
     expect(logs.map((l) => l.msg)).toEqual(
-      expect.arrayContaining(["uploads behind; pausing ffmpeg", "uploads caught up; resuming ffmpeg"]),
+      expect.arrayContaining(["ffmpeg paused while uploads catch up", "ffmpeg resumed"]),
     );
     expect(backpressure.watchers).toBe(0);
   });

@@ -113,7 +113,7 @@ export async function runEncodeSession(options: EncodeSessionOptions): Promise<E
     Math.min(5_000, stallMs / 5),
   );
   const unwatch = options.backpressure?.watchBackpressure((pause) => {
-    log(pause ? "uploads behind; pausing ffmpeg" : "uploads caught up; resuming ffmpeg");
+    log(pause ? "ffmpeg paused while uploads catch up" : "ffmpeg resumed");
     paused = pause;
     // Time paused is not time stalled.
     lastAdvanceAt = Date.now();

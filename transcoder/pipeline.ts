@@ -81,6 +81,8 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
         jobAbort.abort(err);
       },
     });
+    // For the whole job: uploads can also fall behind once ffmpeg is done.
+    uploader.watchBackpressure((behind) => log(behind ? "uploads behind" : "uploads caught up"));
     const { encodedSeconds } = await runEncodeSession({
       command: buildEncodeCommand(plan, {
         input: api.source.url,
