@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fixture } from "../test/transcoder/fixtures.ts";
 import { isRunning, TEST_PRESET, testPatternCommand, testPatternSource } from "../test/transcoder/harness.ts";
-import { buildEncodeCommand, MANIFEST_NAME, planEncode } from "./encode.ts";
+import { buildEncodeCommand, MANIFEST_NAME, POSTER_NAME, planEncode } from "./encode.ts";
 import { type BackpressureSource, ffmpegFailure, runEncodeSession } from "./encode-session.ts";
 import { JobFailure } from "./failure.ts";
 import { type FfmpegCommandSpec, FfmpegError } from "./ffmpeg.ts";
@@ -63,6 +63,33 @@ const processState = async (pid: number) => {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
 };
+
+/** The test pattern's frame at `t` seconds as a JPEG, made by ffmpeg alone. */
+async function patternFrameAt(t: number): Promise<string> {
+  const path = join(root, `pattern-at-${t}.jpg`);
+  await promisify(execFile)("ffmpeg", [
+    ...["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=4"],
+    ...["-vf", `select='gte(t,${t})'`, "-frames:v", "1", "-q:v", "3", path],
+  ]);
+  return path;
+}
+
+/** SSIM (All) of two pictures of the same size. */
+async function ssim(a: string, b: string): Promise<number> {
+  const { stderr } = await promisify(execFile)("ffmpeg", [
+    "-hide_banner",
+    "-i",
+    a,
+    "-i",
+    b,
+    "-lavfi",
+    "ssim",
+    "-f",
+    "null",
+    "-",
+  ]);
+  return Number(/All:([0-9.]+)/.exec(stderr)?.[1]);
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -148,6 +175,36 @@ describe("runEncodeSession", () => {
     expect(Math.max(...seconds)).toBeGreaterThan(2);
     expect(Math.max(...seconds)).toBeLessThan(600);
     expect(isRunning(pid() as number)).toBe(false);
+  });
+
+  it("reports progress from the first frames, however far into the video the poster is taken", async () => {
+    // The poster of this 600 s pattern is 60 s in: neither progress nor the watchdog may wait for it.
+    const seconds: number[] = [];
+    const { log } = recordLog();
+    const error = await rejection(
+      runEncodeSession({
+        command: frequentProgress(testPatternCommand(600, outDir)),
+        maxDurationSeconds: 20,
+        onProgress: (s) => seconds.push(s),
+        signal: new AbortController().signal,
+        log,
+        stallMs: 1500,
+      }),
+    );
+    expect(error).toMatchObject({ code: "too_long" });
+    expect(seconds.find((s) => s > 0)).toBeLessThan(20);
+  });
+
+  it("takes the poster 10% into the video, not its first frame", async () => {
+    await runEncodeSession({
+      command: testPatternCommand(4, outDir),
+      maxDurationSeconds: 3600,
+      signal: new AbortController().signal,
+      log: () => {},
+    });
+    const poster = join(outDir, POSTER_NAME);
+    expect(await ssim(poster, await patternFrameAt(0.4))).toBeGreaterThan(0.99);
+    expect(await ssim(poster, await patternFrameAt(0))).toBeLessThan(0.99);
   });
 
   it("pauses ffmpeg while back-pressure is on, without the stall watchdog taking it for a stall", async () => {
