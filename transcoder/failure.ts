@@ -3,8 +3,9 @@
  * {@link asJobFailure} gives anything else (the platform refusing a request, a bug) a code and a
  * message the uploader can read.
  */
+
+import type { FailureCode } from "../shared/protocol.ts";
 import { JobApiError } from "./job-api.ts";
-import type { FailureCode } from "./protocol.ts";
 
 /** A reason to end the job `failed`, with the code and message the uploader will see. */
 export class JobFailure extends Error {

@@ -10,6 +10,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { EncodedRendition } from "../shared/protocol.ts";
 import {
   HLS_MASTER_NAME,
   HLS_MEDIA_PLAYLIST_NAME,
@@ -21,7 +22,6 @@ import {
 } from "./encode.ts";
 import { JobFailure } from "./failure.ts";
 import { finishHlsMaster, finishHlsMediaPlaylist, parseMpd, peakBitrate, setMpdBandwidths } from "./manifest.ts";
-import type { Rendition } from "./protocol.ts";
 import type { Uploader } from "./uploader.ts";
 
 /** The manifests as ffmpeg's dash muxer wrote them. */
@@ -36,7 +36,7 @@ export interface FinishedManifests {
   /** The files to store, in the order to store them: the HLS media playlists, the master, the MPD last. */
   files: { name: string; body: string }[];
   /** Every Representation, with its measured peak as its bandwidth. */
-  renditions: Rendition[];
+  renditions: EncodedRendition[];
 }
 
 /** Names listed in at most this many are spelled out in a failure message. */
@@ -85,7 +85,7 @@ export function finishManifests(texts: ManifestTexts, sizes: ReadonlyMap<string,
   }
   files.push({ name: MANIFEST_NAME, body: setMpdBandwidths(texts.mpd, peaks) });
 
-  const renditions: Rendition[] = mpd.representations.map((r) => ({
+  const renditions: EncodedRendition[] = mpd.representations.map((r) => ({
     id: r.id,
     kind: r.kind,
     width: r.kind === "video" ? r.width : null,
@@ -119,7 +119,7 @@ export interface FinalizeOptions {
 }
 
 export interface FinalizedOutputs {
-  renditions: Rendition[];
+  renditions: EncodedRendition[];
   /** The poster's name, when one was written and stored. */
   poster: string | null;
 }

@@ -7,26 +7,26 @@
  *  3. finalize (finalize.ts): honest bandwidths, the poster, the HLS playlists and the MPD last;
  *  4. report (report.ts): `progress` every few seconds, then `completed` or `failed`.
  *
- * On abort (the server shutting down) ffmpeg is stopped and the job ends `cancelled` with no
- * final event, so the Worker's sweep hands it to another transcoder. The scratch directory is
- * always removed.
+ * On abort (the runner stopping, or the unit's lease lost) ffmpeg is stopped and the job ends
+ * `cancelled` with no final event, so the Worker gives the unit to another runner. The scratch
+ * directory is always removed.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { RunnerJobState, TranscodeJob } from "../shared/protocol.ts";
 import { buildEncodeCommand, httpInputOptions, planEncode } from "./encode.ts";
 import { runEncodeSession } from "./encode-session.ts";
 import { finalizeOutputs } from "./finalize.ts";
 import { createJobApiClient } from "./job-api.ts";
 import { displaySize } from "./ladder.ts";
 import { inspectSource } from "./probe.ts";
-import type { JobStatus, TranscodeJob } from "./protocol.ts";
 import { createJobReporter } from "./report.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
 import { startUploader } from "./uploader.ts";
 
 export interface RunContext {
   signal: AbortSignal;
-  onStatus: (update: Partial<Omit<JobStatus, "jobId">>) => void;
+  onStatus: (update: Partial<Omit<RunnerJobState, "jobId">>) => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   fetch?: typeof fetch;
   /** Defaults to the environment's settings ({@link settingsFromEnv}). */

@@ -1,8 +1,8 @@
 /** The report phase on its own: a recording stand-in for the job API's events, and fake clocks. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { JobEvent } from "../shared/protocol.ts";
 import { JobFailure } from "./failure.ts";
 import { JobApiError } from "./job-api.ts";
-import type { JobEvent } from "./protocol.ts";
 import { type CompletedEvent, createJobReporter } from "./report.ts";
 
 /** Records every event posted; `hold` keeps the chosen ones in flight until `release()`. */

@@ -1,12 +1,13 @@
 /**
  * The report phase: what the Worker hears about a job. `progress` events while it runs (they are
- * also its heartbeat: the Worker re-queues jobs that stay silent), then one final event,
- * `completed` or `failed`, which no progress event can overtake. A job cancelled by a shutdown
- * ends with no final event, so the Worker gives it to another transcoder.
+ * also its heartbeat: each renews the unit's lease), then one final event, `completed` or
+ * `failed`, which no progress event can overtake. A job cancelled by a shutdown ends with no
+ * final event, so the Worker gives its unit to another runner.
  */
+
+import type { FailureCode, JobEvent } from "../shared/protocol.ts";
 import { asJobFailure, JobFailure } from "./failure.ts";
 import type { JobApiClient } from "./job-api.ts";
-import type { FailureCode, JobEvent } from "./protocol.ts";
 
 export type ProgressStage = NonNullable<Extract<JobEvent, { type: "progress" }>["stage"]>;
 export type CompletedEvent = Extract<JobEvent, { type: "completed" }>;
