@@ -36,6 +36,7 @@ export const INIT_SEGMENT_NAME = /^init-(\d+)\.m4s$/;
 /** HLS media playlists, named by ffmpeg's dash muxer. */
 export const HLS_MEDIA_PLAYLIST_NAME = /^media_(\d+)\.m3u8$/;
 
+export const initSegmentName = (representationId: string) => `init-${representationId}.m4s`;
 export const mediaSegmentName = (representationId: string, number: number) =>
   `chunk-${representationId}-${String(number).padStart(5, "0")}.m4s`;
 
@@ -122,10 +123,13 @@ export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptio
     (plan.deinterlace ? "bwdif=mode=send_frame," : "") +
     (plan.frameRate ? `fps=${plan.frameRate.num}/${plan.frameRate.den},` : "");
   const branches = rungs.map((_, i) => `[s${i}]`).join("");
+  const at = plan.poster.at;
   const graph = [
     `[0:${plan.videoStreamIndex}]${pre}split=${rungs.length + 1}${branches}[sp]`,
     ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`),
-    `[sp]select='isnan(prev_selected_t)*gte(t,${plan.poster.at})',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`,
+    // The first frame too, written over later: ffmpeg reports no progress until every output has
+    // started, and the poster output would otherwise start only 10% into the video.
+    `[sp]select='max(eq(n,0),gte(t,${at})*lt(prev_selected_t,${at}))',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`,
   ].join(";");
 
   const video = rungs.flatMap((r, i) => [
@@ -199,7 +203,11 @@ export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptio
     "-hls_master_name",
     HLS_MASTER_NAME,
   ];
-  const poster = ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2"];
+  // Selected frames as they are (no frames repeated to fill the gap), each over the one before.
+  const poster = [
+    ...["-map", "[poster]", "-frames:v", at > 0 ? "2" : "1", "-fps_mode", "passthrough"],
+    ...["-update", "1", "-q:v", "3", "-f", "image2"],
+  ];
 
   return {
     global: ["-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1"],
