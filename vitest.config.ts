@@ -41,6 +41,8 @@ export default defineConfig({
           setupFiles: ["./test/worker-setup.ts"],
           // An S3-compatible server (s3rver) for the S3 storage backend's tests.
           globalSetup: ["./test/worker-global-setup.ts"],
+          // Some tests move tens of MiB through the local bindings; 5 s is too tight on a busy machine.
+          testTimeout: 30_000,
         },
       },
       {

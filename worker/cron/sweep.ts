@@ -4,16 +4,17 @@ import { logSettingsError, type Settings, SettingsError } from "../app/settings"
 import type { Database } from "../db/client";
 import { uploads } from "../db/schema";
 import { createServices, type Services } from "../services";
+import type { ObjectStore } from "../storage/index";
 import { versionPrefix } from "../storage/keys";
 import { deletePrefix } from "../storage/prefix";
 import type { TranscoderDispatcher } from "../transcode/dispatcher";
 import { failJob, requeueJob, staleJobs } from "../transcode/jobs";
-import { mediaSessions, UploadSession } from "../uploads/session";
+import { UploadSession } from "../uploads/session";
 import { dropVideoUpload } from "../uploads/video-upload";
 
 interface SweepDeps {
   db: Database;
-  media: R2Bucket;
+  storage: ObjectStore;
   queue: Queue;
   /** The webhooks queue. */
   events?: Queue;
@@ -37,7 +38,7 @@ export async function sweepStaleJobs(deps: SweepDeps, now = Date.now()) {
       const minutes = Math.round(settings.jobs.staleAfterSeconds / 60);
       const reason = `The transcoder stopped reporting ${job.attempts} times (no word for ${minutes || 1} min each); giving up`;
       await failJob(db, job, "transcode_failed", reason, { now, events: deps.events });
-      await deletePrefix(deps.media, versionPrefix(job.videoId, job.version));
+      await deletePrefix(deps.storage, versionPrefix(job.videoId, job.version));
       log.warn("job failed", { code: "transcode_failed", reason });
       failed++;
     } else if (await requeueJob(db, job, now)) {
@@ -51,11 +52,11 @@ export async function sweepStaleJobs(deps: SweepDeps, now = Date.now()) {
 
 /**
  * Upload sessions past their expiry (a tus upload's `Upload-Expires`, or a classic upload whose
- * request never ended): the R2 multipart upload is aborted and the held bytes, the upload row and
+ * request never ended): the multipart upload is aborted and the held bytes, the upload row and
  * its never-finished video are deleted. Finished uploads only lose their row (their video lives on).
  */
-export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" | "logger">, now = Date.now()) {
-  const { db, media, logger } = deps;
+export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "storage" | "logger">, now = Date.now()) {
+  const { db, logger } = deps;
   const expired = await db
     .select()
     .from(uploads)
@@ -63,7 +64,7 @@ export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" |
     .limit(100)
     .all();
   let aborted = 0;
-  const store = mediaSessions(db, media);
+  const store = { db, storage: deps.storage };
   for (const row of expired) {
     const session = new UploadSession(store, row);
     if (session.complete) {
@@ -89,7 +90,7 @@ export async function runScheduledSweep(controller: ScheduledController, env: En
   }
   const deps: SweepDeps = {
     db: services.db,
-    media: services.media,
+    storage: services.storage,
     queue: services.queues.transcode,
     events: services.queues.webhooks,
     settings: services.settings,

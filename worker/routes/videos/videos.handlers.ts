@@ -5,14 +5,14 @@ import type { AppEnv, AppRouteHandler } from "../../app/types";
 import { currentUser } from "../../auth/authenticate";
 import { users, type Video, videos } from "../../db/schema";
 import { mpdWithBaseUrl } from "../../playback/manifests";
-import { serveR2Object } from "../../playback/object-response";
 import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } from "../../playback/urls";
+import { serveObject } from "../../storage/index";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
 import { deletePrefix } from "../../storage/prefix";
 import { createDispatcher } from "../../transcode/dispatcher";
 import { activeJobFor, enqueueTranscode } from "../../transcode/jobs";
 import { parseUploadFields } from "../../uploads/fields";
-import { mediaSessions, UploadSession } from "../../uploads/session";
+import { UploadSession } from "../../uploads/session";
 import { findVideo, renditionsOf, serializeVideo } from "../../videos/videos.data";
 import type * as routes from "./videos.routes";
 
@@ -126,7 +126,7 @@ export const getVideo: AppRouteHandler<typeof routes.getVideo> = async (c) => {
   if (video.status !== "ready" || !video.version) {
     throw new ApiError("conflict", `The video is ${video.status}; its MPD exists once it is ready`);
   }
-  const object = await c.env.MEDIA.get(`${versionPrefix(video.id, video.version)}manifest.mpd`);
+  const object = await c.var.services.storage.get(`${versionPrefix(video.id, video.version)}manifest.mpd`);
   if (!object) throw notFound();
   const base =
     video.visibility === "private"
@@ -163,16 +163,17 @@ export const patchVideo: AppRouteHandler<typeof routes.patchVideo> = async (c) =
 export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c) => {
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
-  const { db, settings, logger } = c.var;
+  const { db, settings, logger, services } = c.var;
+  const { storage } = services;
   const job = await activeJobFor(db, video.id);
   if (job)
     await createDispatcher(c.env, settings)
       .release(job.id)
       .catch(() => {});
-  await (await UploadSession.find(mediaSessions(db, c.env.MEDIA), video.id))?.abort();
+  await (await UploadSession.find(services, video.id))?.abort();
   // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
-  const removed = await deletePrefix(c.env.MEDIA, videoPrefix(video.id));
-  await c.env.MEDIA.delete(sourceKey(video.id));
+  const removed = await deletePrefix(storage, videoPrefix(video.id));
+  await storage.delete(sourceKey(video.id));
   await db.delete(videos).where(eq(videos.id, video.id));
   logger.info("video deleted", { videoId: video.id, objects: removed + 1 });
   return c.body(null, 204);
@@ -199,7 +200,7 @@ export const downloadSource: AppRouteHandler<typeof routes.downloadSource> = asy
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
   const filename = (video.filename ?? `${video.slug}`).replace(/[^A-Za-z0-9._-]/g, "_");
-  const res = await serveR2Object(c.env.MEDIA, sourceKey(video.id), c.req.raw, {
+  const res = await serveObject(c.var.services.storage, sourceKey(video.id), c.req.raw, {
     contentType: video.contentType ?? "application/octet-stream",
     cacheControl: "private, no-store",
     headers: { "content-disposition": `attachment; filename="${filename}"` },
