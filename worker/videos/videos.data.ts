@@ -3,6 +3,7 @@ import { and, eq, or } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Rendition, renditions, type Video, type Visibility, videos } from "../db/schema";
 import type { PlaybackUrls } from "../playback/urls";
+import { NOT_WAITING, type QueueStanding } from "../transcode/scheduler";
 import { slugCandidates } from "./slug";
 
 export interface NewVideo {
@@ -64,6 +65,7 @@ export function serializeVideo(
   rungs: Rendition[],
   owner: { id: string; username: string },
   urls: PlaybackUrls,
+  standing: QueueStanding = NOT_WAITING,
 ) {
   return {
     id: video.id,
@@ -84,6 +86,8 @@ export function serializeVideo(
       .sort((a, b) => (b.height ?? 0) - (a.height ?? 0))
       .map((r) => ({ height: r.height, width: r.width, bandwidth: r.bandwidth, codecs: r.codecs })),
     ...urls,
+    queue_position: standing.queuePosition,
+    estimated_start_at: standing.estimatedStartAt,
     owner: { id: owner.id, username: owner.username },
     created_at: video.createdAt.toISOString(),
     updated_at: video.updatedAt.toISOString(),

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { laterFor } from "../../app/background";
 import { ApiError } from "../../app/errors";
 import type { AppEnv, AppRouteHandler } from "../../app/types";
 import { currentUser } from "../../auth/authenticate";
@@ -9,8 +10,8 @@ import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } f
 import { serveObject } from "../../storage/index";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
 import { deletePrefix } from "../../storage/prefix";
-import { createDispatcher } from "../../transcode/dispatcher";
-import { activeJobFor, enqueueTranscode } from "../../transcode/jobs";
+import { cancelJobsOf, reprocess } from "../../transcode/lifecycle";
+import { NOT_WAITING, type QueueStanding, queueStandings } from "../../transcode/scheduler";
 import { parseUploadFields } from "../../uploads/fields";
 import { UploadSession } from "../../uploads/session";
 import { findVideo, renditionsOf, serializeVideo } from "../../videos/videos.data";
@@ -65,8 +66,21 @@ async function urlsFor(c: C, video: Video): Promise<PlaybackUrls> {
   return publicPlaybackUrls(video, origin(c));
 }
 
+/** Where waiting videos stand in line; the others are not waiting. */
+async function standingsOf(c: C, list: Video[]): Promise<Map<string, QueueStanding>> {
+  const waiting = list.filter((v) => v.status === "queued").map((v) => v.id);
+  return waiting.length > 0 ? queueStandings(c.var.db, waiting) : new Map();
+}
+
 async function videoJson(c: C, video: Video) {
-  return serializeVideo(video, await renditionsOf(c.var.db, video), await ownerOf(c, video), await urlsFor(c, video));
+  const standing = (await standingsOf(c, [video])).get(video.id) ?? NOT_WAITING;
+  return serializeVideo(
+    video,
+    await renditionsOf(c.var.db, video),
+    await ownerOf(c, video),
+    await urlsFor(c, video),
+    standing,
+  );
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
@@ -94,9 +108,19 @@ export const listVideos: AppRouteHandler<typeof routes.listVideos> = async (c) =
     .limit(page_size)
     .offset((page - 1) * page_size)
     .all();
+  const standings = await standingsOf(
+    c,
+    rows.map((r) => r.video),
+  );
   const results = await Promise.all(
     rows.map(async ({ video, owner }) =>
-      serializeVideo(video, await renditionsOf(db, video), owner, await urlsFor(c, video)),
+      serializeVideo(
+        video,
+        await renditionsOf(db, video),
+        owner,
+        await urlsFor(c, video),
+        standings.get(video.id) ?? NOT_WAITING,
+      ),
     ),
   );
   const n = total?.n ?? 0;
@@ -163,14 +187,11 @@ export const patchVideo: AppRouteHandler<typeof routes.patchVideo> = async (c) =
 export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c) => {
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
-  const { db, settings, logger, services } = c.var;
+  const { db, logger, services } = c.var;
   const { storage } = services;
-  const job = await activeJobFor(db, video.id);
-  if (job)
-    await createDispatcher(c.env, settings)
-      .release(job.id)
-      .catch(() => {});
-  await (await UploadSession.find(services, video.id))?.abort();
+  // Its runner's next event is refused, so it stops working on a video that is going away.
+  await cancelJobsOf({ ...services, later: laterFor(c) }, video.id);
+  await (await UploadSession.find(c.var.services, video.id))?.abort();
   // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
   const removed = await deletePrefix(storage, videoPrefix(video.id));
   await storage.delete(sourceKey(video.id));
@@ -223,14 +244,8 @@ export const reprocessVideo: AppRouteHandler<typeof routes.reprocessVideo> = asy
     if (!parsed.ok) throw new ApiError("validation_error", "Invalid video fields", { details: parsed.errors });
     await db.update(videos).set({ maxResolution: parsed.value.maxResolution }).where(eq(videos.id, video.id));
   }
-  const active = await activeJobFor(db, video.id);
-  if (active) {
-    // Already under way: the message this sends finds the job leased and starts nothing.
-    await c.env.TRANSCODE_QUEUE.send({ videoId: video.id });
-  } else {
-    await enqueueTranscode(db, c.env.TRANSCODE_QUEUE, video.id, { keepServing: Boolean(video.version) });
-  }
-  logger.info("reprocess requested", { videoId: video.id, alreadyRunning: Boolean(active) });
+  const { job, replaced } = await reprocess({ ...c.var.services, later: laterFor(c) }, video.id);
+  logger.info("reprocess requested", { videoId: video.id, jobId: job.id, replaced: replaced?.id ?? null });
   const fresh = (await findVideo(db, video.id)) ?? video;
   return c.json(await videoJson(c, fresh), 202);
 };
