@@ -142,8 +142,13 @@ export async function clearUnits() {
  * A video whose only unit a runner has claimed through the claim route: the assignment it got
  * (token included), the runner and its token.
  */
-export async function seedClaimedUnit(overrides: Partial<Video> = {}, source?: Uint8Array) {
-  const { deps } = testDeps();
+export async function seedClaimedUnit(
+  overrides: Partial<Video> = {},
+  source?: Uint8Array,
+  /** Settings for the seeding, e.g. a storage backend (its source is stored there). */
+  vars: Record<string, string> = {},
+) {
+  const { deps } = testDeps(vars);
   await clearPending();
   const seeded = await seedPendingVideo(deps, overrides, source);
   const { runner, token: runnerToken } = await seedRunner();
