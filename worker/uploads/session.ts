@@ -134,6 +134,14 @@ export class UploadSession {
     return this.row.r2UploadId ?? "";
   }
   /** The declared length; for a session of unknown length, null until a `last` write ends. */
+  get partSize(): number {
+    return this.row.partSize;
+  }
+
+  get expiresAt(): Date {
+    return this.row.expiresAt;
+  }
+
   get length(): number | null {
     return this.row.length;
   }
