@@ -9,6 +9,21 @@ const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url
 const devVarsExample = readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8");
 
 /**
+ * The Worker's outbound requests, in its tests: `import-origin.test` (a reserved name that no DNS
+ * answers) goes to 127.0.0.1 on the same port, as a public name whose DNS record points at a
+ * private address would; everything else goes out as it is. Import tests use it to reach the test
+ * origin by a name the import's host rules let through, and to be redirected from there.
+ */
+const testDns = `export default {
+  fetch(request) {
+    const url = new URL(request.url);
+    if (url.hostname !== "import-origin.test") return fetch(request, { redirect: "manual" });
+    url.hostname = "127.0.0.1";
+    return fetch(new Request(url, request), { redirect: "manual" });
+  },
+};`;
+
+/**
  * Four projects: the Worker's tests run inside workerd with the real (local) bindings from
  * wrangler.toml; the transcoder's tests run in Node with real ffmpeg; the scripts' (npm start's
  * prerequisite check, the page layout) run in Node; the players' tests play real encodes in
@@ -31,6 +46,8 @@ export default defineConfig({
                 TEST_TINY_MP4: tinyMp4,
                 TEST_DEV_VARS_EXAMPLE: devVarsExample,
               },
+              outboundService: "test-dns",
+              workers: [{ name: "test-dns", modules: true, script: testDns, compatibilityDate: "2026-11-01" }],
             },
           }),
         ],
