@@ -9,6 +9,7 @@ import { authRouter } from "./routes/auth/auth.index";
 import { directUploadsRouter } from "./routes/direct-uploads/direct-uploads.index";
 import { registerDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
+import { importsRouter } from "./routes/imports/imports.index";
 import { internalRouter } from "./routes/internal/internal.index";
 import { playbackRouter } from "./routes/playback/playback.index";
 import { ROUTE_RATE_LIMITS } from "./routes/rate-limits";
@@ -32,6 +33,7 @@ export function buildApp() {
   app.route("/", uploadsRouter);
   registerUploadDocs(app);
   app.route("/", directUploadsRouter);
+  app.route("/", importsRouter);
   app.route("/", videosRouter);
   app.route("/", webhooksRouter);
   app.route("/", adminRouter);
