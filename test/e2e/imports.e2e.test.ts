@@ -14,8 +14,8 @@ import { type ImportOrigin, type RecordedRequest, startImportOrigin } from "../i
 import { signUp } from "../support/platform.ts";
 import { makeClip } from "../support/videos.ts";
 import { sha256File, sha256Response, type VideoState, waitForVideo } from "./api.ts";
-import { launchBrowser, localOnlyContext } from "./browser.ts";
-import { player } from "./dash-player.ts";
+import { launchBrowser } from "./browser.ts";
+import { playPast } from "./dash-player.ts";
 
 const api = inject("apiUrl");
 const work = mkdtempSync(join(tmpdir(), "streambuddy-e2e-imports-"));
@@ -60,13 +60,9 @@ describe("an import from a URL on the platform as npm start runs it", () => {
     const source = await fetch(`${api}/api/videos/${created.id}/source/`, { headers: account.auth });
     expect(await sha256Response(source)).toBe(await sha256File(clip));
 
-    const { context, blocked } = await localOnlyContext(browser);
-    const p = await player(await context.newPage(), `${api}/v/${created.id}/manifest.mpd`, api);
-    const deadline = Date.now() + 90_000;
-    while ((await p.currentTime()) <= 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    expect(await p.currentTime()).toBeGreaterThan(3);
-    expect(await p.errors()).toEqual([]);
-    expect(blocked).toEqual([]);
-    await context.close();
+    const played = await playPast(browser, api, `${api}/v/${created.id}/manifest.mpd`);
+    expect(played.currentTime).toBeGreaterThan(3);
+    expect(played.errors).toEqual([]);
+    expect(played.blocked).toEqual([]);
   });
 });
