@@ -3,7 +3,7 @@
  * and the sweep for jobs that stopped reporting. Functions take what they need as parameters.
  */
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
-import type { EncodedRendition, FailureCode } from "../../shared/protocol";
+import type { EncodedRendition, FailureCode, Storyboard } from "../../shared/protocol";
 import type { Database } from "../db/client";
 import { type Job, jobs, renditions, type Video, videos } from "../db/schema";
 import type { WebhookEventType, WebhookMessage } from "../webhooks/webhooks";
@@ -143,6 +143,8 @@ export interface Completion {
   width: number;
   height: number;
   renditions: EncodedRendition[];
+  /** The new version's storyboard layout, kept with the version it describes. */
+  storyboard?: Storyboard;
 }
 
 /**
@@ -176,6 +178,8 @@ export async function completeJob(db: Database, job: Job, done: Completion, opti
         duration: done.duration,
         width: done.width,
         height: done.height,
+        // The storyboard belongs to the version: a version without one clears the old layout.
+        storyboard: done.storyboard ?? null,
         errorCode: null,
         errorMessage: null,
         updatedAt: new Date(now),

@@ -12,19 +12,22 @@ const SOURCE = new Uint8Array(Array.from({ length: 1000 }, (_, i) => i % 251));
 
 async function runningJob(overrides: { version?: string } = {}) {
   const video = await seedVideo({ status: "queued" });
+  return { video, ...(await runningJobFor(video.id, overrides)) };
+}
+
+/** A claimed job, with its token, for a video that exists. */
+async function runningJobFor(videoId: string, overrides: { version?: string } = {}) {
   const db = testDb();
-  await db
-    .insert(jobs)
-    .values({ id: crypto.randomUUID(), videoId: video.id, version: overrides.version ?? newVersion() });
-  const job = await claimJob(db, video.id, 120);
+  await db.insert(jobs).values({ id: crypto.randomUUID(), videoId, version: overrides.version ?? newVersion() });
+  const job = await claimJob(db, videoId, 120);
   if (!job) throw new Error("claim failed");
-  await env.MEDIA.put(sourceKey(video.id), SOURCE);
+  await env.MEDIA.put(sourceKey(videoId), SOURCE);
   const token = await mintJobToken(DEV_JOB_TOKEN_SECRET, {
     jobId: job.id,
     attempt: job.attempts,
     expiresAt: Math.floor(Date.now() / 1000) + 600,
   });
-  return { video, job, token };
+  return { job, token };
 }
 
 const call = (path: string, token: string | null, init: RequestInit = {}) => {
@@ -178,5 +181,63 @@ describe("internal job API: events", () => {
     const video = await testDb().select().from(videos).where(eq(videos.id, ctx.video.id)).get();
     expect(video).toMatchObject({ status: "failed", errorCode: "not_video", errorMessage: "No video stream" });
     expect((await env.MEDIA.list({ prefix: `videos/${ctx.video.id}/` })).objects).toEqual([]);
+  });
+});
+
+describe("internal job API: storyboards, thumbnails and downloads", () => {
+  const layout = {
+    interval: 2,
+    tileWidth: 160,
+    tileHeight: 90,
+    columns: 10,
+    rows: 10,
+    thumbnails: { interval: 2, sizes: [{ width: 320, height: 180 }] },
+    parts: [0],
+  };
+  const files = ["manifest.mpd", "storyboard-0.jpg", "thumb-320-0.jpg", "storyboard.vtt", "download-audio.m4a"];
+
+  it("stores the index and the audio download with their content types", async () => {
+    for (const name of files) {
+      const res = await call(`/internal/jobs/${ctx.job.id}/files/${name}`, ctx.token, { method: "PUT", body: name });
+      expect(res.status, name).toBe(201);
+    }
+    const prefix = versionPrefix(ctx.video.id, ctx.job.version);
+    expect((await env.MEDIA.head(`${prefix}storyboard.vtt`))?.httpMetadata?.contentType).toBe(
+      "text/vtt; charset=utf-8",
+    );
+    expect((await env.MEDIA.head(`${prefix}download-audio.m4a`))?.httpMetadata?.contentType).toBe("audio/mp4");
+  });
+
+  it("keeps the storyboard layout the completion announces, and a version without one clears it", async () => {
+    for (const name of files) {
+      await call(`/internal/jobs/${ctx.job.id}/files/${name}`, ctx.token, { method: "PUT", body: name });
+    }
+    const res = await event(ctx.job.id, ctx.token, { ...completed(files), storyboard: layout });
+    expect(res.status).toBe(200);
+    const db = testDb();
+    const ready = await db.select().from(videos).where(eq(videos.id, ctx.video.id)).get();
+    expect(ready?.storyboard).toEqual(layout);
+
+    // A later version made without a storyboard: the old layout does not describe it.
+    await db.update(jobs).set({ status: "completed" }).where(eq(jobs.id, ctx.job.id));
+    const next = await runningJobFor(ctx.video.id);
+    await call(`/internal/jobs/${next.job.id}/files/manifest.mpd`, next.token, { method: "PUT", body: "x" });
+    expect((await event(next.job.id, next.token, completed(["manifest.mpd"]))).status).toBe(200);
+    const after = await db.select().from(videos).where(eq(videos.id, ctx.video.id)).get();
+    expect(after?.version).toBe(next.job.version);
+    expect(after?.storyboard).toBeNull();
+  });
+
+  it.each([
+    ["no parts", { ...layout, parts: [] }],
+    ["a zero interval", { ...layout, interval: 0 }],
+    ["no thumbnail sizes", { ...layout, thumbnails: { interval: 2, sizes: [] } }],
+    ["a fractional tile", { ...layout, tileWidth: 160.5 }],
+  ])("refuses a storyboard layout with %s", async (_, storyboard) => {
+    await call(`/internal/jobs/${ctx.job.id}/files/manifest.mpd`, ctx.token, { method: "PUT", body: "x" });
+    const res = await event(ctx.job.id, ctx.token, { ...completed(["manifest.mpd"]), storyboard });
+    expect(res.status).toBe(400);
+    const video = await testDb().select().from(videos).where(eq(videos.id, ctx.video.id)).get();
+    expect(video?.status).toBe("queued");
   });
 });
