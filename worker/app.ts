@@ -9,6 +9,7 @@ import { authRouter } from "./routes/auth/auth.index";
 import { captionsRouter } from "./routes/captions/captions.index";
 import { registerDocs } from "./routes/docs/docs.index";
 import { downloadsRouter } from "./routes/downloads/downloads.index";
+import { embedRouter } from "./routes/embed/embed.index";
 import { healthRouter } from "./routes/health/health.index";
 import { internalRouter } from "./routes/internal/internal.index";
 import { playbackRouter } from "./routes/playback/playback.index";
@@ -45,6 +46,7 @@ export function buildApp() {
   app.route("/", storyboardsRouter);
   app.route("/", downloadsRouter);
   app.route("/", playbackRouter);
+  app.route("/", embedRouter);
   registerDocs(app);
   return app;
 }

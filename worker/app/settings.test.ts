@@ -35,6 +35,7 @@ describe("loading settings", () => {
       maxVideoQuality: 2160,
       corsAllowedOrigins: ["http://127.0.0.1:8787", "http://localhost:8787"],
       rateLimits: { enabled: true, anonymousPerDay: 100, userPerDay: 1000, uploadsPerDay: 10, streamingPerHour: 1000 },
+      embedAllowedOrigins: ["*"],
     });
   });
 
@@ -53,6 +54,7 @@ describe("loading settings", () => {
     ["PUBLIC_BASE_URL", "video.example.com", /PUBLIC_BASE_URL must be an absolute URL/],
     ["ENVIRONMENT", "prod", /ENVIRONMENT must be one of/],
     ["JOB_MAX_ATTEMPTS", "0", /JOB_MAX_ATTEMPTS must be at least 1/],
+    ["EMBED_ALLOWED_ORIGINS", "https://ok.example ftp://no", /EMBED_ALLOWED_ORIGINS must list origins .*ftp:\/\/no/],
   ])("refuses %s=%j with the setting's name instead of a silent default", (name, value, message) => {
     expect(() => loadSettings({ [name]: value })).toThrow(SettingsError);
     expect(() => loadSettings({ [name]: value })).toThrow(message);

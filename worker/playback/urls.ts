@@ -49,6 +49,10 @@ export const playbackUrlsAt = (base: string, video: PlaybackSubject) => ({
   storyboard_url: video.storyboard ? `${base}/storyboard.vtt` : null,
 });
 
+/** The embed page of a video; a private one's carries a playback token. */
+export const embedUrl = (origin: string, videoId: string, token?: string) =>
+  `${origin}/embed/${videoId}${token === undefined ? "" : `?token=${encodeURIComponent(token)}`}`;
+
 /** A caption track's WebVTT file under a playback folder. */
 export const captionUrl = (base: string, lang: string) => `${base}/${captionFileName(lang)}`;
 

@@ -186,6 +186,8 @@ describe("path traversal in the captions, storyboards, downloads and embeds", ()
     ["a stored name as a download", () => `/v/${publicVideo.id}/download/manifest.mpd`],
     ["a NUL after a download", () => `/v/${publicVideo.id}/download/720p.mp4%00`],
     ["a private video's download without a token", () => `/v/${privateVideo.id}/download/720p.mp4`],
+    ["dot-dots before an embed", () => `/embed/..%2F${publicVideo.id}`],
+    ["a private video's embed without a token", () => `/embed/${privateVideo.id}`],
   ];
 
   it.each(reads)("answers %s with 404", async (_, path) => {

@@ -7,7 +7,7 @@ import { captionsByVideo, captionsOf } from "../../captions/captions.data";
 import { type Caption, users, type Video, videos } from "../../db/schema";
 import { serveR2Object } from "../../playback/object-response";
 import { servedMpd } from "../../playback/served-manifests";
-import { playbackBase } from "../../playback/urls";
+import { embedUrl, playbackBase } from "../../playback/urls";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
 import { deletePrefix } from "../../storage/prefix";
 import { createDispatcher } from "../../transcode/dispatcher";
@@ -185,6 +185,7 @@ export const createPlaybackToken: AppRouteHandler<typeof routes.createPlaybackTo
       token: signed.token,
       expires_at: new Date(signed.expiresAt * 1000).toISOString(),
       ...signed.urls,
+      embed_url: embedUrl(requestOrigin(c), video.id, signed.token),
     },
     201,
   );

@@ -133,6 +133,7 @@ export const PlaybackTokenSchema = z
     hls_url: z.string(),
     poster_url: z.string(),
     storyboard_url: z.string().nullable(),
+    embed_url: z.string().openapi({ description: "The embed page with this token, for an iframe" }),
   })
   .openapi("PlaybackToken");
 
