@@ -223,3 +223,16 @@ describe("caption tracks in the served manifests", () => {
     expect(master).toContain('URI="captions_en.m3u8"');
   });
 });
+
+describe("a deleted video's captions", () => {
+  it("go with it: the files and the rows", async () => {
+    const a = await owner();
+    const v = await seedPlayableVideo({ ownerId: a.id });
+    await put(a, v.id, "en", ENGLISH_VTT);
+    const del = await callApp(`/api/videos/${v.id}/`, { method: "DELETE", headers: a.headers });
+    expect(del.status).toBe(204);
+    expect(await env.MEDIA.head(captionKey(v.id, "en"))).toBeNull();
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM captions WHERE video_id = ?").bind(v.id).first();
+    expect(rows).toEqual({ n: 0 });
+  });
+});

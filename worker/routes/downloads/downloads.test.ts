@@ -87,6 +87,17 @@ describe("downloads", () => {
     }
   });
 
+  it("are never served by the other playback paths, which would skip the owner's choice", async () => {
+    const v = await withDownloads();
+    for (const path of [
+      `/v/${v.id}/download-720p.mp4`,
+      `/v/${v.id}/${v.version}/download-720p.mp4`,
+      `/v/${v.id}/${v.version}/download-audio.m4a`,
+    ]) {
+      await expectRefusal(await get(path), 404, "not_found");
+    }
+  });
+
   it("follow the signed-path rules for a private video, and count against the streaming limit", async () => {
     const a = await owner();
     const v = await withDownloads({ ownerId: a.id, visibility: "private" });

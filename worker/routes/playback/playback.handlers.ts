@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { DOWNLOAD_FILE_NAME } from "../../../shared/download-names";
 import { contentTypeOf, OUTPUT_FILE_NAME } from "../../../shared/protocol";
 import { runAfterResponse } from "../../app/background";
 import { ApiError } from "../../app/errors";
@@ -17,8 +18,9 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 
 const notFound = () => new ApiError("not_found", "No such video file");
 
+/** A file these routes serve: an output name, but not a download, which only `download/…` serves (when allowed). */
 function checkName(name: string) {
-  if (!OUTPUT_FILE_NAME.test(name)) throw notFound();
+  if (!OUTPUT_FILE_NAME.test(name) || DOWNLOAD_FILE_NAME.test(name)) throw notFound();
 }
 
 /**
