@@ -85,13 +85,13 @@ describe("the stale-job sweep", () => {
 describe("the expired-upload sweep", () => {
   it("aborts unfinished uploads past their expiry and deletes their video; leaves live ones", async () => {
     const { sweepExpiredUploads } = await import("./sweep");
-    const { createSession, appendToSession } = await import("../uploads/resumable");
+    const { mediaSessions, UploadSession } = await import("../uploads/session");
     const { tailKey } = await import("../storage/keys");
     const { uploads } = await import("../db/schema");
     const db = testDb();
     const make = async (expiresAt: number) => {
       const video = await seedVideo({ status: "uploading" });
-      const session = await createSession(db, env.MEDIA, {
+      const session = await UploadSession.open(mediaSessions(db, env.MEDIA), {
         id: video.id,
         videoId: video.id,
         userId: video.ownerId,
@@ -99,10 +99,7 @@ describe("the expired-upload sweep", () => {
         metadata: {},
         expiresAt: new Date(expiresAt),
       });
-      await appendToSession(
-        db,
-        env.MEDIA,
-        session,
+      await session.write(
         (async function* () {
           yield new Uint8Array(100);
         })(),

@@ -8,8 +8,8 @@ import { versionPrefix } from "../storage/keys";
 import { deletePrefix } from "../storage/prefix";
 import type { TranscoderDispatcher } from "../transcode/dispatcher";
 import { failJob, requeueJob, staleJobs } from "../transcode/jobs";
-import { discardSession } from "../uploads/resumable";
-import { deleteVideoRow } from "../videos/videos.data";
+import { mediaSessions, UploadSession } from "../uploads/session";
+import { dropVideoUpload } from "../uploads/video-upload";
 
 interface SweepDeps {
   db: Database;
@@ -50,9 +50,9 @@ export async function sweepStaleJobs(deps: SweepDeps, now = Date.now()) {
 }
 
 /**
- * Resumable uploads past their `Upload-Expires`: the R2 multipart upload is aborted and the held
- * bytes, the upload row and its never-finished video are deleted. Finished uploads only lose
- * their row (their video lives on).
+ * Upload sessions past their expiry (a tus upload's `Upload-Expires`, or a classic upload whose
+ * request never ended): the R2 multipart upload is aborted and the held bytes, the upload row and
+ * its never-finished video are deleted. Finished uploads only lose their row (their video lives on).
  */
 export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" | "logger">, now = Date.now()) {
   const { db, media, logger } = deps;
@@ -63,14 +63,16 @@ export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" |
     .limit(100)
     .all();
   let aborted = 0;
-  for (const session of expired) {
-    const finished = session.length !== null && session.offset === session.length;
-    await discardSession(db, media, session);
-    if (!finished) {
-      await deleteVideoRow(db, session.videoId);
-      logger.info("upload expired", { videoId: session.videoId, offset: session.offset, length: session.length });
-      aborted++;
+  const store = mediaSessions(db, media);
+  for (const row of expired) {
+    const session = new UploadSession(store, row);
+    if (session.complete) {
+      await session.abort();
+      continue;
     }
+    await dropVideoUpload(store, session);
+    logger.info("upload expired", { videoId: session.videoId, offset: session.offset, length: session.length });
+    aborted++;
   }
   return { expired: expired.length, aborted };
 }

@@ -13,7 +13,7 @@ import { deletePrefix } from "../../storage/prefix";
 import { createDispatcher } from "../../transcode/dispatcher";
 import { activeJobFor, enqueueTranscode } from "../../transcode/jobs";
 import { parseUploadFields } from "../../uploads/fields";
-import { discardSession, findSession } from "../../uploads/resumable";
+import { mediaSessions, UploadSession } from "../../uploads/session";
 import { ownVideo, playbackFor, requestOrigin, signedUrls, visibleVideo } from "../../videos/access";
 import { findVideo, renditionsOf, serializeVideo } from "../../videos/videos.data";
 import type * as routes from "./videos.routes";
@@ -159,8 +159,7 @@ export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c)
     await createDispatcher(c.env, settings)
       .release(job.id)
       .catch(() => {});
-  const session = await findSession(db, video.id);
-  if (session) await discardSession(db, c.env.MEDIA, session);
+  await (await UploadSession.find(mediaSessions(db, c.env.MEDIA), video.id))?.abort();
   // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
   const removed = await deletePrefix(c.env.MEDIA, videoPrefix(video.id));
   await c.env.MEDIA.delete(sourceKey(video.id));
