@@ -33,7 +33,6 @@ export default defineConfig({
               bindings: {
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",
-                TRANSCODER_URL: "http://127.0.0.1:9",
                 PUBLIC_BASE_URL: "http://api.test",
                 TEST_MIGRATIONS: migrations,
                 TEST_TINY_MP4: tinyMp4,

@@ -127,14 +127,7 @@ async function barePut(
   return (performance.now() - started) / 1000;
 }
 
-const quiet = [
-  "--var",
-  "LOG_LEVEL:error",
-  "--var",
-  "RATE_LIMIT_ENABLED:false",
-  "--var",
-  "TRANSCODER_URL:http://127.0.0.1:9",
-];
+const quiet = ["--var", "LOG_LEVEL:error", "--var", "RATE_LIMIT_ENABLED:false"];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mib = (bytes: number) => `${fmt(bytes / MiB)} MiB`;

@@ -3,6 +3,7 @@
 // that a missing tool is named with how to install it instead of failing half-way through.
 //   node scripts/check-prereqs.mjs          for npm test: Node.js, ffmpeg, ffprobe, Chromium
 //   node scripts/check-prereqs.mjs start    for npm start: Node.js, ffmpeg, ffprobe
+//   node scripts/check-prereqs.mjs runner   for npm run runner: the same
 // Exits 1 with the list of what is missing, 0 (silently) when everything is there.
 // Plain JavaScript with nothing imported beyond Node itself, so it runs on any Node.js that is too old.
 import { spawnSync } from "node:child_process";
@@ -41,8 +42,8 @@ function executable(path) {
 const FFMPEG_INSTALL = ["Debian/Ubuntu: apt-get install ffmpeg", "macOS: brew install ffmpeg"];
 
 /**
- * What is missing, each with how to get it. `purpose` "start" needs what `npm start` runs (the
- * transcoder's ffmpeg and ffprobe, honouring FFMPEG_PATH/FFPROBE_PATH as the transcoder does);
+ * What is missing, each with how to get it. `purpose` "start" and "runner" need what a runner runs
+ * (ffmpeg and ffprobe, honouring FFMPEG_PATH/FFPROBE_PATH as the transcoder does);
  * "test" also needs Chromium for the end-to-end tests and the tools on PATH, where the test
  * fixtures and checks call them.
  */
@@ -50,8 +51,9 @@ export function missingPrerequisites(purpose = "test", env = process.env, nodeVe
   const missing = [];
   const node = nodeProblem(nodeVersion);
   if (node) missing.push(node);
-  const ffmpeg = purpose === "start" ? (env.FFMPEG_PATH ?? "ffmpeg") : "ffmpeg";
-  const ffprobe = purpose === "start" ? (env.FFPROBE_PATH ?? "ffprobe") : "ffprobe";
+  const runsTranscoder = purpose === "start" || purpose === "runner";
+  const ffmpeg = runsTranscoder ? (env.FFMPEG_PATH ?? "ffmpeg") : "ffmpeg";
+  const ffprobe = runsTranscoder ? (env.FFPROBE_PATH ?? "ffprobe") : "ffprobe";
   if (!runs(ffmpeg)) {
     missing.push({ what: `ffmpeg (\`${ffmpeg}\` was not found or does not run)`, install: FFMPEG_INSTALL });
   }
@@ -77,7 +79,7 @@ export function missingPrerequisites(purpose = "test", env = process.env, nodeVe
 }
 
 export function describeMissing(missing, purpose = "test") {
-  const lines = [`npm ${purpose} needs what is not installed here:`];
+  const lines = [`npm ${purpose === "runner" ? "run runner" : purpose} needs what is not installed here:`];
   for (const { what, install } of missing) {
     lines.push(`  - ${what}`);
     for (const how of install) lines.push(`      ${how}`);
@@ -86,7 +88,7 @@ export function describeMissing(missing, purpose = "test") {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
-  const purpose = process.argv[2] === "start" ? "start" : "test";
+  const purpose = ["start", "runner"].includes(process.argv[2]) ? process.argv[2] : "test";
   const missing = missingPrerequisites(purpose);
   if (missing.length > 0) {
     console.error(describeMissing(missing, purpose));

@@ -30,6 +30,14 @@ describe("the prerequisite check", () => {
     expect(result.stderr).not.toContain("Node.js ≥");
   });
 
+  it("asks npm run runner only for ffmpeg and ffprobe, by its name", () => {
+    const result = run([check, "runner"], { PATH: onlyNode, CHROMIUM_PATH: join(onlyNode, "chromium") });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("npm run runner needs what is not installed here");
+    expect(result.stderr).toMatch(/- ffmpeg .*not found/);
+    expect(result.stderr).not.toContain("Chromium");
+  });
+
   it("asks npm start only for ffmpeg and ffprobe", () => {
     const result = run([check, "start"], { PATH: onlyNode, CHROMIUM_PATH: join(onlyNode, "chromium") });
     expect(result.status).toBe(1);

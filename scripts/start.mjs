@@ -4,15 +4,21 @@
 //      StreamBuddy runs on the same data or ports,
 //   2. applies the D1 migrations to the local database,
 //   3. runs `wrangler dev` (API, web app, local D1/R2/Queues/Durable Objects) on 127.0.0.1:8787,
-//   4. runs the transcoder (node transcoder/main.ts) on 127.0.0.1:8788,
+//   4. runs the local runner (node transcoder/main.ts, its health on 127.0.0.1:8788), which claims
+//      work from the Worker with a runner token made for this run (LOCAL_RUNNER_TOKEN for the
+//      Worker; RUNNER_TOKEN and RUNNER_API_BASE for the runner), and starts it again when it
+//      crashes (the unit it held goes back to pending on its first claim),
 // with each line of output prefixed by its process. Ctrl-C, SIGTERM and SIGHUP (the terminal
 // closed) stop everything it started.
 //
-// Optional environment: API_PORT, TRANSCODER_PORT, STATE_DIR (where local data persists,
-// default .wrangler/state), SWEEP_INTERVAL_SECONDS (how often the cron sweep runs locally,
-// default 60), and VAR_<NAME>=value to set a Worker setting for this run (like .dev.vars).
-// End-to-end tests use them to run an isolated copy.
+// Optional environment: API_PORT, TRANSCODER_PORT (the runner's health port), STATE_DIR (where
+// local data persists, default .wrangler/state), SWEEP_INTERVAL_SECONDS (how often the cron sweep
+// runs locally, default 60), RUNNER_CONCURRENCY (units the local runner works on at once, default
+// 1), LOCAL_RUNNER=0 (no local runner: units wait for runners started by hand), and
+// VAR_<NAME>=value to set a Worker setting for this run (like .dev.vars). End-to-end tests use
+// them to run an isolated copy.
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -25,13 +31,18 @@ const apiPort = Number(process.env.API_PORT ?? 8787);
 const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
 const stateDir = resolve(root, process.env.STATE_DIR ?? ".wrangler/state");
 const sweepSeconds = Number(process.env.SWEEP_INTERVAL_SECONDS ?? 60);
+const withRunner = process.env.LOCAL_RUNNER !== "0";
+// The runner's exit status when its token is refused or its settings are wrong (transcoder/settings.ts).
+const RUNNER_EXIT_CONFIG = 78;
 const apiUrl = `http://127.0.0.1:${apiPort}`;
+// A new runner token each run: the Worker accepts it for the local runner only while this run lasts.
+const localRunnerToken = `sbr_local_${randomBytes(32).toString("hex")}`;
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const extraVars = Object.entries(process.env)
   .filter(([k]) => k.startsWith("VAR_"))
   .flatMap(([k, v]) => ["--var", `${k.slice(4)}:${v}`]);
 
-const colors = { api: "\x1b[36m", transcoder: "\x1b[35m", start: "\x1b[33m" };
+const colors = { api: "\x1b[36m", runner: "\x1b[35m", start: "\x1b[33m" };
 const useColor = process.stdout.isTTY;
 const prefix = (name) => (useColor ? `${colors[name]}[${name}]\x1b[0m ` : `[${name}] `);
 const say = (line) => process.stdout.write(`${prefix("start")}${line}\n`);
@@ -96,10 +107,7 @@ const portInUse = (port) =>
     probe.once("error", (err) => done(err.code === "EADDRINUSE" || err.code === "EACCES"));
     probe.listen(port, "127.0.0.1", () => probe.close(() => done(false)));
   });
-for (const [name, port] of [
-  ["API_PORT", apiPort],
-  ["TRANSCODER_PORT", transcoderPort],
-]) {
+for (const [name, port] of [["API_PORT", apiPort], ...(withRunner ? [["TRANSCODER_PORT", transcoderPort]] : [])]) {
   if (await portInUse(port)) {
     refuse(
       `port ${port} (${name}) is already in use, perhaps by another StreamBuddy (http://127.0.0.1:${port}/healthz); ` +
@@ -136,9 +144,17 @@ function run(name, command, args, env, restart = false) {
   }
   child.on("exit", (code, signal) => {
     say(`${name} exited (${signal ?? code})`);
+    if (!stopping && restart && code === RUNNER_EXIT_CONFIG) {
+      // Its token was refused (revoked in the admin API) or a setting is wrong: starting it again
+      // would not help. The API keeps serving; units wait for other runners.
+      say(`${name} stopped for good (see its last line); the API keeps running, restart npm start for a new runner`);
+      return;
+    }
     if (!stopping && restart && restarts.length < 5) {
-      // The transcoder is supervised like a container: a crash loses its job (the sweep retries
-      // it), not the platform.
+      // The runner is supervised like a container: a crash loses its unit (it goes back to pending
+      // on the restarted runner's first claim), not the platform. What the crashed one started
+      // (its ffmpeg) goes with it.
+      signalGroup(child.pid, "SIGKILL");
       restarts.push(Date.now());
       setTimeout(() => {
         restarts.splice(0, restarts.length, ...restarts.filter((t) => Date.now() - t < 60_000));
@@ -186,13 +202,15 @@ async function stop(code = 0) {
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(0));
 
-run(
-  "transcoder",
-  process.execPath,
-  [join(root, "transcoder", "main.ts")],
-  { HOST: "127.0.0.1", PORT: String(transcoderPort) },
-  true,
-);
+if (withRunner) {
+  run(
+    "runner",
+    process.execPath,
+    [join(root, "transcoder", "main.ts")],
+    { HOST: "127.0.0.1", PORT: String(transcoderPort), RUNNER_TOKEN: localRunnerToken, RUNNER_API_BASE: apiUrl },
+    true,
+  );
+}
 run(
   "api",
   bin("wrangler"),
@@ -208,7 +226,7 @@ run(
     // wrangler dev fires no cron triggers by itself; /__scheduled runs the sweep (see below).
     "--test-scheduled",
     "--var",
-    `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`,
+    `LOCAL_RUNNER_TOKEN:${localRunnerToken}`,
     "--var",
     `PUBLIC_BASE_URL:http://127.0.0.1:${apiPort}`,
     ...extraVars,
@@ -216,9 +234,13 @@ run(
   { CI: "true" },
 );
 say(`API and web app: http://127.0.0.1:${apiPort}/   docs: http://127.0.0.1:${apiPort}/swagger/`);
-say(`transcoder:      http://127.0.0.1:${transcoderPort}/healthz`);
+say(
+  withRunner
+    ? `local runner:    http://127.0.0.1:${transcoderPort}/healthz`
+    : "no local runner (LOCAL_RUNNER=0): videos wait until a runner claims their work",
+);
 
-// The cron sweep (stale jobs, expired uploads), as production's cron trigger would run it.
+// The cron sweep (expired leases, expired uploads), as production's cron trigger would run it.
 const sweep = setInterval(() => {
   fetch(`http://127.0.0.1:${apiPort}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => {});
 }, sweepSeconds * 1000);

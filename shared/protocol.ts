@@ -1,11 +1,14 @@
 /**
- * The job protocol between the Worker and the transcoder: one module, imported by both sides.
+ * The runner protocol between the Worker and the runners that transcode: one module, imported by
+ * both sides (docs/runner-protocol.md tells the whole story).
  *
- * Worker → transcoder: `POST /jobs` with a {@link TranscodeJob}.
- * Transcoder → Worker (internal job API, authenticated by the job's token only):
+ * A runner asks for work with its runner token, and long-polls:
+ *   POST /internal/runners/claim      a {@link ClaimRequest} → 200 {@link ClaimAnswer}, or 204 after the wait
+ * A claimed unit is then worked through its own API, authenticated by the unit's token only:
  *   GET  {apiBase}/source             the uploaded source, with Range
  *   PUT  {apiBase}/files/{name}       one output file ({@link OUTPUT_FILE_NAME})
- *   POST {apiBase}/events             a {@link JobEvent}
+ *   POST {apiBase}/events             a {@link JobEvent}: progress renews the lease
+ * where `apiBase` is `<origin>/internal/units/<unitId>`.
  */
 import { z } from "zod";
 import type { StoryboardLayout } from "./storyboard-index.ts";
@@ -16,14 +19,15 @@ export const TranscodeMessageSchema = z.object({
 });
 export type TranscodeMessage = z.infer<typeof TranscodeMessageSchema>;
 
+/** What an encode needs to know about its job; a unit assignment carries all of it. */
 export const TranscodeJobSchema = z.object({
   jobId: z.string().min(1).max(64),
   videoId: z.string().min(1).max(64),
   /** Output version: files land under `videos/<videoId>/<version>/`. */
   version: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
-  /** Base URL of the internal job API for this job, e.g. `https://host/internal/jobs/<jobId>`. */
+  /** Base URL of the unit's API, e.g. `https://host/internal/units/<unitId>`. */
   apiBase: z.url(),
-  /** Bearer token for the internal job API; expires, and opens only this job. */
+  /** Bearer token for the unit's API; expires, and opens only this attempt of this unit. */
   token: z.string().min(16).max(1024),
   /** The highest rung to produce, as a height (the upload's max_resolution). */
   maxHeight: z.number().int().min(144).max(4320),
@@ -35,7 +39,7 @@ export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;
 export const JOB_STATES = ["accepted", "running", "completed", "failed", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-/** What `POST /jobs` answers (202) and `GET /jobs/{id}` reports. */
+/** A runner's own account of a unit it works on (its `/healthz`). */
 export const RunnerJobStateSchema = z.object({
   jobId: z.string(),
   state: z.enum(JOB_STATES),
@@ -128,3 +132,66 @@ export const JobEventSchema = z.discriminatedUnion("type", [
   }),
 ]);
 export type JobEvent = z.infer<typeof JobEventSchema>;
+
+// ── Runners ──────────────────────────────────────────────────────────────────────────────────────
+
+/** A runner token: `sbr_` and 64 hex digits when the platform makes one. */
+export const RUNNER_TOKEN_PATTERN = /^[A-Za-z0-9_.-]{32,256}$/;
+
+/** Virtual host a Transcoder container reaches the Worker at; answered by the Worker itself. */
+export const INTERNAL_API_HOST = "streambuddy.internal";
+
+/**
+ * The environment a container runner starts with: where to claim work, its runner token, and its
+ * name. Any runner reads the same variables (transcoder/settings.ts).
+ */
+export function containerRunnerEnv(runnerId: string, token: string): Record<string, string> {
+  return { RUNNER_ID: runnerId, RUNNER_TOKEN: token, RUNNER_API_BASE: `http://${INTERNAL_API_HOST}` };
+}
+
+// ── Claims ───────────────────────────────────────────────────────────────────────────────────────
+
+/** The longest a claim may wait for work before it is answered 204. */
+export const CLAIM_WAIT_MAX_SECONDS = 25;
+
+/** `POST /internal/runners/claim`, sent with `Authorization: Bearer <runner token>`. */
+export const ClaimRequestSchema = z.object({
+  /** How long to wait for a unit when none is claimable now (0: answer at once). */
+  wait_seconds: z.number().int().min(0).max(CLAIM_WAIT_MAX_SECONDS).default(CLAIM_WAIT_MAX_SECONDS),
+  /**
+   * Every unit the runner holds right now. A unit the Worker thinks it holds but that is missing
+   * here is taken as lost (the runner restarted) and goes back to pending at once.
+   */
+  running: z.array(z.string().min(1).max(64)).max(64).default([]),
+  /** Units the runner works on at once; at capacity it is given nothing. */
+  capacity: z.number().int().min(1).max(64).default(1),
+});
+export type ClaimRequest = z.input<typeof ClaimRequestSchema>;
+
+/** `encode` (the whole video, one pass) today; chunks, the audio track and a finalize step later. */
+export const UNIT_KINDS = ["encode", "chunk", "audio", "finalize"] as const;
+export type UnitKind = (typeof UNIT_KINDS)[number];
+
+/** A claimed unit: the job it belongs to, and the lease and token for this attempt. */
+export const UnitAssignmentSchema = TranscodeJobSchema.extend({
+  unitId: z.string().min(1).max(64),
+  kind: z.enum(UNIT_KINDS),
+  /** This claim's attempt; the token opens only this attempt. */
+  attempt: z.number().int().min(1),
+  /** The lease ends this long after the claim and after every event; then the unit is claimed again. */
+  leaseSeconds: z.number().int().positive(),
+  /** Kind-specific input (e.g. a time range); `{}` for `encode`. */
+  input: z.record(z.string(), z.unknown()),
+});
+export type UnitAssignment = z.infer<typeof UnitAssignmentSchema>;
+
+/** 200 answer of a claim. (204, no body: nothing was claimable within `wait_seconds`.) */
+export const ClaimAnswerSchema = z.object({ unit: UnitAssignmentSchema });
+export type ClaimAnswer = z.infer<typeof ClaimAnswerSchema>;
+
+/** 200 answer of `POST {apiBase}/events`. `duplicate`: this completion had been recorded already. */
+export const UnitEventAnswerSchema = z.object({
+  ok: z.literal(true),
+  duplicate: z.boolean().optional(),
+});
+export type UnitEventAnswer = z.infer<typeof UnitEventAnswerSchema>;

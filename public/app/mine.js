@@ -36,9 +36,20 @@ function pageHref(n) {
 const watchHref = (video) => `/watch?v=${encodeURIComponent(video.slug)}`;
 const inProgress = (video) => ["uploading", "queued", "processing"].includes(video.status);
 
+/** "next in line", "3 ahead in line", with the estimated start when the API gives one. */
+function queueText(video) {
+  const ahead = video.queue_position;
+  if (ahead === null || ahead === undefined) return "Queued: waiting for a runner";
+  const place = ahead === 0 ? "next in line" : `${ahead} ahead in line`;
+  const startsIn = video.estimated_start_at ? (Date.parse(video.estimated_start_at) - Date.now()) / 1000 : null;
+  if (startsIn === null || !Number.isFinite(startsIn)) return `Queued: ${place}`;
+  if (startsIn < 60) return `Queued: ${place}, starting in a moment`;
+  return `Queued: ${place}, starting in about ${Math.round(startsIn / 60)} min`;
+}
+
 function statusLine(video) {
   if (video.status === "processing") return `Processing: ${video.progress}%`;
-  if (video.status === "queued") return "Queued: waiting for a transcoder";
+  if (video.status === "queued") return queueText(video);
   if (video.status === "uploading") return "Upload not finished";
   return null;
 }

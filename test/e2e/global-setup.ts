@@ -4,7 +4,7 @@ import { startPlatform } from "../support/platform.ts";
 declare module "vitest" {
   export interface ProvidedContext {
     apiUrl: string;
-    transcoderUrl: string;
+    runnerUrl: string;
     stateDir: string;
   }
 }
@@ -16,7 +16,7 @@ export default async function setup(project: TestProject) {
     transcoderPort: Number(process.env.E2E_TRANSCODER_PORT ?? 18788),
   });
   project.provide("apiUrl", platform.apiUrl);
-  project.provide("transcoderUrl", platform.transcoderUrl);
+  project.provide("runnerUrl", platform.runnerUrl);
   project.provide("stateDir", platform.stateDir);
   return () => platform.stop();
 }

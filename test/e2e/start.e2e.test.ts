@@ -76,7 +76,7 @@ const answers = (url: string) =>
 
 describe("stopping npm start", () => {
   it.each(["SIGHUP", "SIGINT", "SIGTERM"] as const)(
-    "on %s stops the API, the transcoder and all they started",
+    "on %s stops the API, the local runner and all they started",
     async (signal) => {
       const platform = await startPlatform({ apiPort: 48787, transcoderPort: 48788 });
       const start = platform.process;
@@ -84,7 +84,7 @@ describe("stopping npm start", () => {
       let children: ProcessInfo[] = [];
       try {
         children = descendants(pid);
-        // What it started: wrangler with its workerd, and the transcoder, each leading a group.
+        // What it started: wrangler with its workerd, and the runner, each leading a group.
         expect(children.some((p) => p.command.includes("workerd"))).toBe(true);
         expect(children.some((p) => p.command.includes("transcoder/main.ts"))).toBe(true);
         expect(existsSync(join(platform.stateDir, "streambuddy.pid"))).toBe(true);
@@ -97,7 +97,7 @@ describe("stopping npm start", () => {
         expect(await exited).toBe(0);
 
         expect(await answers(`${platform.apiUrl}/healthz`)).toBe(false);
-        expect(await answers(`${platform.transcoderUrl}/healthz`)).toBe(false);
+        expect(await answers(`${platform.runnerUrl}/healthz`)).toBe(false);
         expect(survivors(children, groups).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
         expect(existsSync(join(platform.stateDir, "streambuddy.pid"))).toBe(false);
       } finally {
@@ -115,10 +115,10 @@ describe("stopping npm start", () => {
 
 describe("a second npm start", () => {
   const apiUrl = inject("apiUrl");
-  const transcoderUrl = inject("transcoderUrl");
+  const runnerUrl = inject("runnerUrl");
   const stateDir = inject("stateDir");
   const apiPort = new URL(apiUrl).port;
-  const transcoderPort = new URL(transcoderUrl).port;
+  const transcoderPort = new URL(runnerUrl).port;
 
   const startAgain = (env: Record<string, string>) =>
     spawnSync(process.execPath, [join(root, "scripts", "start.mjs")], {
@@ -137,7 +137,7 @@ describe("a second npm start", () => {
     expect(second.stderr).toContain("stop it first");
     expect(second.stdout).not.toContain("applying migrations");
     expect(await (await fetch(`${apiUrl}/healthz`)).json()).toEqual({ ok: true });
-    expect(await (await fetch(`${transcoderUrl}/healthz`)).json()).toMatchObject({ ok: true });
+    expect(await (await fetch(`${runnerUrl}/healthz`)).json()).toMatchObject({ ok: true });
     expect(JSON.parse(readFileSync(join(stateDir, "streambuddy.pid"), "utf8"))).toMatchObject(running);
   });
 

@@ -90,6 +90,16 @@ export async function runFixtureJob(source: string, options: RunOptions = {}): P
   };
 }
 
+/** Whether a process (an ffmpeg a test started) still runs. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function ffprobeJson(path: string, args: string[]): Promise<Record<string, unknown>> {
   const { stdout } = await run("ffprobe", ["-v", "error", "-of", "json", ...args, path], { maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as Record<string, unknown>;

@@ -21,3 +21,9 @@ export async function runAfterResponse<E extends AppEnv>(c: Context<E>, what: st
   if (waitUntil) waitUntil(guarded);
   else await guarded;
 }
+
+/** {@link runAfterResponse} bound to this request: the `later` hook of code that takes one. */
+export const laterFor =
+  <E extends AppEnv>(c: Context<E>) =>
+  (what: string, task: Promise<unknown>) =>
+    runAfterResponse(c, what, task);

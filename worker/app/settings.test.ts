@@ -53,7 +53,9 @@ describe("loading settings", () => {
     ["DEFAULT_VIDEO_QUALITY", "full hd", /DEFAULT_VIDEO_QUALITY must be a height/],
     ["PUBLIC_BASE_URL", "video.example.com", /PUBLIC_BASE_URL must be an absolute URL/],
     ["ENVIRONMENT", "prod", /ENVIRONMENT must be one of/],
-    ["JOB_MAX_ATTEMPTS", "0", /JOB_MAX_ATTEMPTS must be at least 1/],
+    ["UNIT_MAX_ATTEMPTS", "0", /UNIT_MAX_ATTEMPTS must be at least 1/],
+    ["UNIT_LEASE_SECONDS", "5", /UNIT_LEASE_SECONDS must be at least 10/],
+    ["LOCAL_RUNNER_TOKEN", "short", /LOCAL_RUNNER_TOKEN must be 32 to 256/],
     ["EMBED_ALLOWED_ORIGINS", "https://ok.example ftp://no", /EMBED_ALLOWED_ORIGINS must list origins .*ftp:\/\/no/],
   ])("refuses %s=%j with the setting's name instead of a silent default", (name, value, message) => {
     expect(() => loadSettings({ [name]: value })).toThrow(SettingsError);
@@ -68,6 +70,15 @@ describe("loading settings", () => {
       error = err as SettingsError;
     }
     expect(error?.missingSecrets).toEqual(["JOB_TOKEN_SECRET"]);
+  });
+
+  it.each(["production", "staging"])("refuses a local runner token in %s, without showing it", (environment) => {
+    const token = "a-local-runner-token-that-must-not-leak-0123";
+    const secrets = { JOB_TOKEN_SECRET: "s".repeat(32), PLAYBACK_SIGNING_KEYS: "k1:a-real-secret-of-some-length" };
+    const load = () => loadSettings({ ENVIRONMENT: environment, LOCAL_RUNNER_TOKEN: token, ...secrets });
+    expect(load).toThrow(/LOCAL_RUNNER_TOKEN is for development only/);
+    expect(load).not.toThrow(new RegExp(token));
+    expect(loadSettings({ ENVIRONMENT: "development", LOCAL_RUNNER_TOKEN: token }).runners.localToken).toBe(token);
   });
 });
 

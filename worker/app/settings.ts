@@ -17,7 +17,12 @@ export const DEV_PLAYBACK_SIGNING_KEYS = "dev:development-only-playback-key";
 /** Secrets production cannot run without; elsewhere fixed development values stand in. */
 export const REQUIRED_SECRETS = ["JOB_TOKEN_SECRET", "PLAYBACK_SIGNING_KEYS"] as const;
 /** Never shown in an error message, even when their value is refused. */
-const SECRET_SETTINGS = new Set<string>([...REQUIRED_SECRETS, "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]);
+const SECRET_SETTINGS = new Set<string>([
+  ...REQUIRED_SECRETS,
+  "S3_ACCESS_KEY_ID",
+  "S3_SECRET_ACCESS_KEY",
+  "LOCAL_RUNNER_TOKEN",
+]);
 
 export const ENVIRONMENTS = ["development", "staging", "production", "test"] as const;
 
@@ -81,13 +86,18 @@ export const SettingsSchema = z
   .object({
     ENVIRONMENT: text("development").pipe(z.enum(ENVIRONMENTS, `must be one of ${ENVIRONMENTS.join(", ")}`)),
     PUBLIC_BASE_URL: url(""),
-    TRANSCODER_URL: url("http://127.0.0.1:8788"),
     JOB_TOKEN_SECRET: text(""),
     JOB_TOKEN_TTL_SECONDS: wholeNumber(12 * 3600, 60),
-    JOB_STALE_SECONDS: wholeNumber(120, 1),
-    JOB_MAX_ATTEMPTS: wholeNumber(3, 1),
-    JOB_RETRY_BASE_SECONDS: wholeNumber(10, 1),
     JOB_MAX_FILE_SIZE: wholeNumber(2 * 1024 ** 3, 1),
+    UNIT_LEASE_SECONDS: wholeNumber(60, 10),
+    UNIT_MAX_ATTEMPTS: wholeNumber(3, 1),
+    UNIT_MAX_LEASE_EXPIRIES: wholeNumber(5, 1),
+    CONTAINER_RUNNERS_MAX: wholeNumber(0),
+    LOCAL_RUNNER_TOKEN: text("").pipe(
+      z
+        .string()
+        .refine((v) => v === "" || /^[A-Za-z0-9_.-]{32,256}$/.test(v), "must be 32 to 256 of A-Z a-z 0-9 _ . -"),
+    ),
     MAX_VIDEO_DURATION_SECONDS: wholeNumber(6 * 3600, 1),
     MAX_UPLOAD_SIZE: wholeNumber(10 * 1024 ** 3, 1),
     UPLOAD_EXPIRY_HOURS: wholeNumber(24, 1),
@@ -140,6 +150,9 @@ export const SettingsSchema = z
         if (s[name] === "") ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
       }
     }
+    if (s.LOCAL_RUNNER_TOKEN !== "" && (s.ENVIRONMENT === "production" || s.ENVIRONMENT === "staging")) {
+      ctx.addIssue({ code: "custom", path: ["LOCAL_RUNNER_TOKEN"], message: "is for development only" });
+    }
     if (s.DEFAULT_VIDEO_QUALITY > s.MAX_VIDEO_QUALITY) {
       ctx.addIssue({ code: "custom", path: ["DEFAULT_VIDEO_QUALITY"], message: "must not be above MAX_VIDEO_QUALITY" });
     }
@@ -147,7 +160,6 @@ export const SettingsSchema = z
   .transform((s) => ({
     environment: s.ENVIRONMENT,
     publicBaseUrl: s.PUBLIC_BASE_URL.replace(/\/+$/, ""),
-    transcoderUrl: s.TRANSCODER_URL,
     maxUploadSize: s.MAX_UPLOAD_SIZE,
     /** Unfinished resumable uploads are dropped after this long. */
     uploadExpiryHours: s.UPLOAD_EXPIRY_HOURS,
@@ -168,16 +180,24 @@ export const SettingsSchema = z
     logLevel: s.LOG_LEVEL,
     /** Users with these usernames are admins (besides those marked is_admin). */
     adminUsernames: s.ADMIN_USERNAMES,
-    /** Transcode jobs: HMAC secret of job tokens, and how long a job may stay silent. */
+    /** Transcode jobs: the HMAC secret of unit tokens and their lifetime, and the limits a runner enforces. */
     jobs: {
       tokenSecret: s.JOB_TOKEN_SECRET || DEV_JOB_TOKEN_SECRET,
       tokenTtlSeconds: s.JOB_TOKEN_TTL_SECONDS,
-      staleAfterSeconds: s.JOB_STALE_SECONDS,
-      maxAttempts: s.JOB_MAX_ATTEMPTS,
-      /** First retry delay of a dispatch that found no transcoder; doubles each time. */
-      retryBaseSeconds: s.JOB_RETRY_BASE_SECONDS,
       maxFileSize: s.JOB_MAX_FILE_SIZE,
       maxDurationSeconds: s.MAX_VIDEO_DURATION_SECONDS,
+    },
+    /** Work units: how long a claim holds without an event, and how often a unit may fail or be lost. */
+    units: {
+      leaseSeconds: s.UNIT_LEASE_SECONDS,
+      maxAttempts: s.UNIT_MAX_ATTEMPTS,
+      maxLeaseExpiries: s.UNIT_MAX_LEASE_EXPIRIES,
+    },
+    runners: {
+      /** Transcoder containers the Worker may run at once (0: none, e.g. locally). */
+      containerMax: s.CONTAINER_RUNNERS_MAX,
+      /** The token of `npm start`'s local runner; empty: no local runner is accepted. */
+      localToken: s.LOCAL_RUNNER_TOKEN,
     },
     /** Days an API key stays valid after it is issued; 0 keeps keys until logout or password change. */
     authKeyTtlDays: s.AUTH_KEY_TTL_DAYS,

@@ -6,7 +6,7 @@
  * `<videoId>.<expiry>` with the key named `kid`. Keys rotate: PLAYBACK_SIGNING_KEYS lists
  * `kid:secret` pairs; the first signs, every listed key verifies until it is removed.
  */
-import { base64url, fromBase64url } from "../transcode/job-token";
+import { base64url, fromBase64url } from "../transcode/unit-token";
 
 export interface SigningKey {
   id: string;

@@ -9,7 +9,7 @@ import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
 import { type Video, videos } from "../db/schema";
 import { sourceKey } from "../storage/keys";
-import { enqueueTranscode } from "../transcode/jobs";
+import { requestTranscode } from "../transcode/lifecycle";
 import { slugCandidates } from "../videos/slug";
 import { createVideo, deleteVideoRow } from "../videos/videos.data";
 import type { UploadFields } from "./fields";
@@ -76,7 +76,7 @@ export async function queueVideoUpload(
   session: UploadSession,
   via: "classic" | "tus",
 ): Promise<void> {
-  await enqueueTranscode(deps.db, deps.queue, session.videoId);
+  await requestTranscode(deps.db, deps.queue, session.videoId);
   deps.logger.info("upload complete", { videoId: session.videoId, userId: session.userId, size: session.offset, via });
 }
 

@@ -3,6 +3,7 @@ import { and, eq, or } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Caption, type Rendition, renditions, type Video, type Visibility, videos } from "../db/schema";
 import { captionUrl, type PlaybackUrls } from "../playback/urls";
+import { NOT_WAITING, type QueueStanding } from "../transcode/scheduler";
 import { slugCandidates } from "./slug";
 
 export interface NewVideo {
@@ -69,6 +70,7 @@ export function serializeVideo(
   owner: { id: string; username: string },
   urls: PlaybackUrls,
   tracks: { captions: Caption[]; base: string | null } = { captions: [], base: null },
+  standing: QueueStanding = NOT_WAITING,
 ) {
   return {
     id: video.id,
@@ -96,6 +98,8 @@ export function serializeVideo(
       url: tracks.base === null ? null : captionUrl(tracks.base, t.lang),
     })),
     downloadable: video.downloadable,
+    queue_position: standing.queuePosition,
+    estimated_start_at: standing.estimatedStartAt,
     owner: { id: owner.id, username: owner.username },
     created_at: video.createdAt.toISOString(),
     updated_at: video.updatedAt.toISOString(),

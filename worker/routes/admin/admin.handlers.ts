@@ -1,8 +1,10 @@
-import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, min, sql } from "drizzle-orm";
 import type { AppRouteHandler } from "../../app/types";
-import { JOB_STATUSES, jobs, users, VIDEO_STATUSES, videos } from "../../db/schema";
+import { ACTIVE_JOB_STATUSES, JOB_STATUSES, jobs, users, VIDEO_STATUSES, videos, workUnits } from "../../db/schema";
 import { videoLocations } from "../../storage/keys";
 import { listPrefix } from "../../storage/prefix";
+import { listRunners, serializeRunner } from "../../transcode/runners";
+import { backlog } from "../../transcode/scheduler";
 import type * as routes from "./admin.routes";
 
 export const videoStorage: AppRouteHandler<typeof routes.storage> = async (c) => {
@@ -42,16 +44,27 @@ export const platformStats: AppRouteHandler<typeof routes.stats> = async (c) => 
   const tally = <T extends string>(names: readonly T[], rows: { status: string; n: number }[]) =>
     Object.fromEntries(names.map((name) => [name, rows.find((r) => r.status === name)?.n ?? 0])) as Record<T, number>;
   const jobTally = tally(JOB_STATUSES, jobsByStatus);
-  const depth = await db
-    .select({ n: count() })
-    .from(jobs)
-    .where(inArray(jobs.status, ["queued", "dispatched", "running"]))
-    .get();
+  const [depth, waiting, oldest, runnerRows] = await Promise.all([
+    db.select({ n: count() }).from(jobs).where(inArray(jobs.status, ACTIVE_JOB_STATUSES)).get(),
+    backlog(db),
+    db
+      .select({ at: min(workUnits.createdAt) })
+      .from(workUnits)
+      .where(eq(workUnits.status, "pending"))
+      .get(),
+    listRunners(db),
+  ]);
   return c.json(
     {
       videos: tally(VIDEO_STATUSES, byStatus),
       jobs: jobTally,
       queue_depth: depth?.n ?? 0,
+      backlog: {
+        pending_units: waiting.pending,
+        running_units: waiting.running,
+        oldest_pending_since: oldest?.at ? new Date(oldest.at).toISOString() : null,
+      },
+      runners: runnerRows.filter((r) => !r.runner.revokedAt).map(serializeRunner),
       failures_last_day: { jobs: failedJobs?.n ?? 0, videos: failedVideos?.n ?? 0 },
       users: userCount?.n ?? 0,
       stored_source_bytes: Number(bytes?.n ?? 0),

@@ -2,12 +2,19 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { openApiErrorResponses } from "../../app/errors";
 import { API_KEY_SECURITY } from "../../app/openapi";
 import { requireAdmin } from "../../middleware/auth";
+import { RunnerSchema } from "./runners.routes";
 
 const StatsSchema = z
   .object({
     videos: z.record(z.string(), z.number().int()),
     jobs: z.record(z.string(), z.number().int()),
-    queue_depth: z.number().int().openapi({ description: "Jobs waiting for or holding a transcoder" }),
+    queue_depth: z.number().int().openapi({ description: "Jobs not finished: waiting for a runner or running" }),
+    backlog: z.object({
+      pending_units: z.number().int().openapi({ description: "Work units waiting for a runner" }),
+      running_units: z.number().int().openapi({ description: "Work units a runner holds" }),
+      oldest_pending_since: z.string().nullable().openapi({ description: "When the longest-waiting unit was created" }),
+    }),
+    runners: z.array(RunnerSchema).openapi({ description: "Runners not revoked, with their throughput" }),
     failures_last_day: z.object({ jobs: z.number().int(), videos: z.number().int() }),
     users: z.number().int(),
     stored_source_bytes: z.number().int(),

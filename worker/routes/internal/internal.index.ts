@@ -1,13 +1,26 @@
 /**
- * The internal job API, used only by the transcoder: the source (with Range), output files, and
- * job events. Opened by the job's token alone, never by user keys; not part of the public docs.
+ * The internal API, used only by runners: claims (a runner token), and per claimed unit its
+ * source (with Range), output files and events (the unit's token). Never opened by user keys;
+ * not part of the public docs (docs/runner-protocol.md describes it).
  */
 import { createRouter } from "../../app/create-app";
-import { type InternalEnv, requireJobToken, requireOutputFileName } from "./internal.auth";
-import { handleJobEvent, putJobFile, readJobSource } from "./internal.handlers";
+import {
+  type RunnerEnv,
+  requireOutputFileName,
+  requireRunnerToken,
+  requireRunningUnit,
+  requireUnitToken,
+  type UnitEnv,
+} from "./internal.auth";
+import { claimWork, handleUnitEvent, putUnitFile, readUnitSource } from "./internal.handlers";
 
-export const internalRouter = createRouter<InternalEnv>();
-internalRouter.use("/internal/jobs/:job/*", requireJobToken);
-internalRouter.get("/internal/jobs/:job/source", readJobSource);
-internalRouter.put("/internal/jobs/:job/files/:name", requireOutputFileName, putJobFile);
-internalRouter.post("/internal/jobs/:job/events", handleJobEvent);
+const runnerRoutes = createRouter<RunnerEnv>();
+runnerRoutes.post("/internal/runners/claim", requireRunnerToken, claimWork);
+
+const unitRoutes = createRouter<UnitEnv>();
+unitRoutes.use("/internal/units/:unit/*", requireUnitToken);
+unitRoutes.get("/internal/units/:unit/source", requireRunningUnit, readUnitSource);
+unitRoutes.put("/internal/units/:unit/files/:name", requireRunningUnit, requireOutputFileName, putUnitFile);
+unitRoutes.post("/internal/units/:unit/events", handleUnitEvent);
+
+export const internalRouter = createRouter().route("/", runnerRoutes).route("/", unitRoutes);

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { laterFor } from "../../app/background";
 import { ApiError } from "../../app/errors";
 import type { AppEnv, AppRouteHandler } from "../../app/types";
 import { currentUser } from "../../auth/authenticate";
@@ -10,8 +11,8 @@ import { servedMpd } from "../../playback/served-manifests";
 import { embedUrl, playbackBase } from "../../playback/urls";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
 import { deletePrefix } from "../../storage/prefix";
-import { createDispatcher } from "../../transcode/dispatcher";
-import { activeJobFor, enqueueTranscode } from "../../transcode/jobs";
+import { cancelJobsOf, reprocess } from "../../transcode/lifecycle";
+import { NOT_WAITING, type QueueStanding, queueStandings } from "../../transcode/scheduler";
 import { parseUploadFields } from "../../uploads/fields";
 import { mediaSessions, UploadSession } from "../../uploads/session";
 import { ownVideo, playbackFor, requestOrigin, signedUrls, visibleVideo } from "../../videos/access";
@@ -32,13 +33,26 @@ async function ownerOf(c: C, video: Video) {
   return row ?? { id: video.ownerId, username: "" };
 }
 
-async function serializeFor(c: C, video: Video, owner: { id: string; username: string }, captions: Caption[]) {
+async function serializeFor(
+  c: C,
+  video: Video,
+  owner: { id: string; username: string },
+  captions: Caption[],
+  standing: QueueStanding,
+) {
   const { urls, base } = await playbackFor(c, video);
-  return serializeVideo(video, await renditionsOf(c.var.db, video), owner, urls, { captions, base });
+  return serializeVideo(video, await renditionsOf(c.var.db, video), owner, urls, { captions, base }, standing);
+}
+
+/** Where waiting videos stand in line; the others are not waiting. */
+async function standingsOf(c: C, list: Video[]): Promise<Map<string, QueueStanding>> {
+  const waiting = list.filter((v) => v.status === "queued").map((v) => v.id);
+  return waiting.length > 0 ? queueStandings(c.var.db, waiting) : new Map();
 }
 
 async function videoJson(c: C, video: Video) {
-  return serializeFor(c, video, await ownerOf(c, video), await captionsOf(c.var.db, video.id));
+  const standing = (await standingsOf(c, [video])).get(video.id) ?? NOT_WAITING;
+  return serializeFor(c, video, await ownerOf(c, video), await captionsOf(c.var.db, video.id), standing);
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
@@ -66,12 +80,18 @@ export const listVideos: AppRouteHandler<typeof routes.listVideos> = async (c) =
     .limit(page_size)
     .offset((page - 1) * page_size)
     .all();
-  const tracks = await captionsByVideo(
-    db,
-    rows.map((r) => r.video.id),
-  );
+  const ids = rows.map((r) => r.video.id);
+  const [tracks, standings] = await Promise.all([
+    captionsByVideo(db, ids),
+    standingsOf(
+      c,
+      rows.map((r) => r.video),
+    ),
+  ]);
   const results = await Promise.all(
-    rows.map(({ video, owner }) => serializeFor(c, video, owner, tracks.get(video.id) ?? [])),
+    rows.map(({ video, owner }) =>
+      serializeFor(c, video, owner, tracks.get(video.id) ?? [], standings.get(video.id) ?? NOT_WAITING),
+    ),
   );
   const n = total?.n ?? 0;
   const pageUrl = (p: number) => {
@@ -153,12 +173,9 @@ function checkPosterTime(video: Video, time: number | null): number | null {
 export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c) => {
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
-  const { db, settings, logger } = c.var;
-  const job = await activeJobFor(db, video.id);
-  if (job)
-    await createDispatcher(c.env, settings)
-      .release(job.id)
-      .catch(() => {});
+  const { db, logger } = c.var;
+  // Its runner's next event is refused, so it stops working on a video that is going away.
+  await cancelJobsOf({ ...c.var.services, later: laterFor(c) }, video.id);
   await (await UploadSession.find(mediaSessions(db, c.env.MEDIA), video.id))?.abort();
   // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
   const removed = await deletePrefix(c.env.MEDIA, videoPrefix(video.id));
@@ -217,14 +234,8 @@ export const reprocessVideo: AppRouteHandler<typeof routes.reprocessVideo> = asy
     if (!parsed.ok) throw new ApiError("validation_error", "Invalid video fields", { details: parsed.errors });
     await db.update(videos).set({ maxResolution: parsed.value.maxResolution }).where(eq(videos.id, video.id));
   }
-  const active = await activeJobFor(db, video.id);
-  if (active) {
-    // Already under way: the message this sends finds the job leased and starts nothing.
-    await c.env.TRANSCODE_QUEUE.send({ videoId: video.id });
-  } else {
-    await enqueueTranscode(db, c.env.TRANSCODE_QUEUE, video.id, { keepServing: Boolean(video.version) });
-  }
-  logger.info("reprocess requested", { videoId: video.id, alreadyRunning: Boolean(active) });
+  const { job, replaced } = await reprocess({ ...c.var.services, later: laterFor(c) }, video.id);
+  logger.info("reprocess requested", { videoId: video.id, jobId: job.id, replaced: replaced?.id ?? null });
   const fresh = (await findVideo(db, video.id)) ?? video;
   return c.json(await videoJson(c, fresh), 202);
 };

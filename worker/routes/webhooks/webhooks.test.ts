@@ -5,9 +5,10 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../app/logger";
 import { loadSettings } from "../../app/settings";
 import { users } from "../../db/schema";
-import { callApp, recordingQueue } from "../../testing/http";
-import { seedReadyVideo, seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
-import { completeJob, failJob, newVersion } from "../../transcode/jobs";
+import { callApp } from "../../testing/http";
+import { seedReadyVideo, seedUserWithKey, testDb } from "../../testing/seed";
+import { clearUnits, seedPendingVideo, seedRunner, testDeps } from "../../testing/units";
+import { claimUnit, completeUnit, failUnit } from "../../transcode/lifecycle";
 import { deliverWebhook } from "../../webhooks/delivery";
 import { verifyWebhook } from "../../webhooks/webhooks";
 
@@ -54,26 +55,28 @@ describe("webhook settings", () => {
 
 describe("video events", () => {
   it("announces video.ready and video.failed on the webhooks queue", async () => {
-    const { queue, sent } = recordingQueue();
-    const db = testDb();
-    const ready = await seedVideo({ status: "processing" });
-    const job = { id: "j1", videoId: ready.id, version: newVersion(), status: "running" as const, attempts: 1 };
-    await completeJob(
-      db,
-      job as never,
-      {
+    await clearUnits();
+    const { deps, sent } = testDeps({ UNIT_MAX_ATTEMPTS: "1" });
+    const { runner } = await seedRunner();
+    const ready = await seedPendingVideo(deps);
+    const readyClaim = await claimUnit(deps, runner);
+    if (!readyClaim) throw new Error("nothing claimed");
+    await completeUnit(deps, readyClaim, {
+      result: {},
+      publication: {
         duration: 1,
         width: 2,
         height: 2,
         renditions: [{ id: "0", kind: "video", width: 2, height: 2, bandwidth: 1, codecs: "avc1" }],
       },
-      { events: queue },
-    );
-    const failed = await seedVideo({ status: "processing" });
-    await failJob(db, { ...job, videoId: failed.id } as never, "not_video", "No video stream", { events: queue });
-    expect(sent).toEqual([
-      expect.objectContaining({ type: "video.ready", videoId: ready.id, userId: ready.ownerId }),
-      expect.objectContaining({ type: "video.failed", videoId: failed.id, userId: failed.ownerId }),
+    });
+    const failed = await seedPendingVideo(deps);
+    const failedClaim = await claimUnit(deps, runner);
+    if (!failedClaim) throw new Error("nothing claimed");
+    await failUnit(deps, failedClaim, { code: "not_video", message: "No video stream" });
+    expect(sent.webhooks).toEqual([
+      expect.objectContaining({ type: "video.ready", videoId: ready.video.id, userId: ready.video.ownerId }),
+      expect.objectContaining({ type: "video.failed", videoId: failed.video.id, userId: failed.video.ownerId }),
     ]);
   });
 });

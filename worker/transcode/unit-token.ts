@@ -1,12 +1,14 @@
 /**
- * Per-job tokens for the internal job API: `<payload>.<signature>`, both base64url, where the
- * payload is `{j: jobId, a: attempt, e: expiry (unix seconds)}` and the signature an HMAC-SHA256
- * over the payload with JOB_TOKEN_SECRET. A token opens only its job, only while that attempt
- * is the current one (checked against D1 by the caller), and only until it expires.
+ * Per-unit tokens for the internal unit API: `<payload>.<signature>`, both base64url, where the
+ * payload is `{u: unitId, a: attempt, r: runnerId, e: expiry (unix seconds)}` and the signature an
+ * HMAC-SHA256 over the payload with JOB_TOKEN_SECRET. A token opens only its unit, only while that
+ * attempt is the unit's current one and its runner is not revoked (both checked against D1 by the
+ * caller), and only until it expires.
  */
-export interface JobTokenClaims {
-  jobId: string;
+export interface UnitTokenClaims {
+  unitId: string;
   attempt: number;
+  runnerId: string;
   expiresAt: number;
 }
 
@@ -35,16 +37,20 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   ]);
 }
 
-export async function mintJobToken(secret: string, claims: JobTokenClaims): Promise<string> {
+export async function mintUnitToken(secret: string, claims: UnitTokenClaims): Promise<string> {
   const payload = base64url(
-    encoder.encode(JSON.stringify({ j: claims.jobId, a: claims.attempt, e: claims.expiresAt })),
+    encoder.encode(JSON.stringify({ u: claims.unitId, a: claims.attempt, r: claims.runnerId, e: claims.expiresAt })),
   );
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(payload));
   return `${payload}.${base64url(new Uint8Array(signature))}`;
 }
 
 /** The claims of a well-formed, correctly signed, unexpired token; null otherwise. */
-export async function verifyJobToken(secret: string, token: string, now = Date.now()): Promise<JobTokenClaims | null> {
+export async function verifyUnitToken(
+  secret: string,
+  token: string,
+  now = Date.now(),
+): Promise<UnitTokenClaims | null> {
   const parts = token.split(".");
   if (parts.length !== 2 || token.length > 1024) return null;
   const [payload, sig] = parts as [string, string];
@@ -60,8 +66,8 @@ export async function verifyJobToken(secret: string, token: string, now = Date.n
   } catch {
     return null;
   }
-  const { j, a, e } = (claims ?? {}) as { j?: unknown; a?: unknown; e?: unknown };
-  if (typeof j !== "string" || typeof a !== "number" || typeof e !== "number") return null;
+  const { u, a, r, e } = (claims ?? {}) as { u?: unknown; a?: unknown; r?: unknown; e?: unknown };
+  if (typeof u !== "string" || typeof a !== "number" || typeof r !== "string" || typeof e !== "number") return null;
   if (e * 1000 <= now) return null;
-  return { jobId: j, attempt: a, expiresAt: e };
+  return { unitId: u, attempt: a, runnerId: r, expiresAt: e };
 }
