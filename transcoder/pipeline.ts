@@ -3,9 +3,11 @@
  *
  *  1. ffprobe the source over HTTP (Range; nothing is downloaded to disk) and refuse what cannot
  *     be played (`not_video`, `unsupported`, `too_long`);
- *  2. plan the ladder and run one ffmpeg process for every rung and the poster;
+ *  2. plan the ladder and run one ffmpeg process for every rung, the poster and the storyboard
+ *     (its sprite sheets and thumbnails by time, from the same decode: transcoder/storyboard.ts);
  *  3. upload segments as they are finished, deleting each once stored; at the end set honest
- *     bandwidths in the manifests and upload the poster, the HLS playlists and the MPD last;
+ *     bandwidths in the manifests and upload the poster, the storyboard's images and index, the
+ *     HLS playlists and the MPD last;
  *  4. post `progress` events every few seconds, then `completed` or `failed`.
  *
  * On abort (the server shutting down) ffmpeg is stopped and the job ends `cancelled` with no
@@ -14,7 +16,14 @@
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { EncodedRendition, FailureCode, JobEvent, RunnerJobState, TranscodeJob } from "../shared/protocol.ts";
+import type {
+  EncodedRendition,
+  FailureCode,
+  JobEvent,
+  RunnerJobState,
+  Storyboard,
+  TranscodeJob,
+} from "../shared/protocol.ts";
 import {
   buildEncodeCommand,
   HLS_MASTER_NAME,
@@ -32,7 +41,16 @@ import { displaySize } from "./ladder.ts";
 import { finishHlsMaster, finishHlsMediaPlaylist, parseMpd, peakBitrate, setMpdBandwidths } from "./manifest.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
 import { assessSource, explainProbeFailure, formatDuration, type SourceInfo, sniffContainer } from "./source.ts";
-import { startUploader } from "./uploader.ts";
+import {
+  planStoryboard,
+  STORYBOARD_SHEET_NAME,
+  STORYBOARD_VTT_NAME,
+  type StoryboardPlan,
+  storyboardVtt,
+  THUMBNAIL_NAME,
+  withStoryboard,
+} from "./storyboard.ts";
+import { startUploader, type Uploader } from "./uploader.ts";
 
 export interface RunContext {
   signal: AbortSignal;
@@ -127,6 +145,30 @@ async function inspectSource(job: TranscodeJob, api: JobApiClient, signal: Abort
   return verdict.source;
 }
 
+/**
+ * Uploads the storyboard's sheets and thumbnails (a few at a time) and its index; returns the
+ * layout the `completed` event announces, or undefined when ffmpeg wrote no sheet.
+ */
+async function uploadStoryboard(
+  uploader: Uploader,
+  names: string[],
+  sb: StoryboardPlan,
+  duration: number,
+  concurrency: number,
+): Promise<Storyboard | undefined> {
+  const images = names.filter((n) => STORYBOARD_SHEET_NAME.test(n) || THUMBNAIL_NAME.test(n));
+  if (!images.some((n) => STORYBOARD_SHEET_NAME.test(n))) return undefined;
+  const waiting = [...images];
+  const worker = async () => {
+    for (let name = waiting.shift(); name !== undefined; name = waiting.shift()) await uploader.uploadNow(name);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  const parts = [sb.firstFrame];
+  await uploader.uploadNow(STORYBOARD_VTT_NAME, Buffer.from(storyboardVtt(sb, duration, parts)));
+  const { interval, tileWidth, tileHeight, columns, rows, thumbnails } = sb;
+  return { interval, tileWidth, tileHeight, columns, rows, thumbnails, parts };
+}
+
 /** The last meaningful line ffmpeg printed, for a failure message. */
 function ffmpegReason(err: FfmpegError): string {
   const lines = err.stderr
@@ -189,12 +231,15 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
       stopReason ??= failure;
       jobAbort.abort(failure);
     };
-    const command = buildEncodeCommand(plan, {
+    const encode = buildEncodeCommand(plan, {
       input: `${job.apiBase}/source`,
       inputOptions: httpInputOptions(job.token),
       outDir,
       x264Preset: settings.x264Preset,
     });
+    // Frames are placed by the video's length, so a source that does not state it gets none.
+    const storyboard = source.duration ? planStoryboard(plan, source.duration) : null;
+    const command = storyboard ? withStoryboard(encode, storyboard, outDir) : encode;
     ffmpeg = startFfmpeg(command, {
       onStart: (pid) => log("ffmpeg started", { pid, preset: settings.x264Preset }),
       onProgress: (fields) => {
@@ -289,6 +334,10 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
 
     if (names.includes(POSTER_NAME)) await uploader.uploadNow(POSTER_NAME);
     else log("no poster frame was written");
+    const layout =
+      storyboard && source.duration
+        ? await uploadStoryboard(uploader, names, storyboard, source.duration, settings.uploadConcurrency)
+        : undefined;
     for (const name of names.filter((n) => HLS_MEDIA_PLAYLIST_NAME.test(n)).sort()) {
       const text = await readFile(join(outDir, name), "utf8");
       await uploader.uploadNow(name, Buffer.from(finishHlsMediaPlaylist(text)));
@@ -317,6 +366,7 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
       renditions,
       files: [...uploader.uploaded.keys()],
       poster: uploader.uploaded.has(POSTER_NAME) ? POSTER_NAME : null,
+      ...(layout ? { storyboard: layout } : {}),
     };
     await progress.stop();
     await api.postEvent(completed, { signal: ctx.signal });

@@ -3,24 +3,21 @@
  * Chromium: captions PUT to a really transcoded video show as `textTracks` cues at their times in
  * dash.js (through the watch page's captions menu) and in hls.js, all through the platform's own
  * /v/ URLs; the embed page plays inside an iframe on another origin; the watch page shows
- * storyboard previews when the pointer is over its seek bar. The encode does not make
- * storyboards or downloads yet, so this test makes them as it will and stores them in the
- * platform's bucket and database as the completion will: the storyboard with the transcoder's own
- * branches (transcoder/storyboard.ts) on the same source, the MP4 download from the segments the
- * platform stored (transcoder/downloads.ts); that one plays in a <video> element and ffprobe finds
- * video and audio of the video's duration. Screenshots land in test-results/viewer/.
+ * storyboard previews, from the storyboard the encode made, when the pointer is over its seek bar.
+ * The encode does not make downloads yet, so this test makes one as the finalize step will and
+ * stores it in the platform's bucket: the MP4 from the segments the platform stored
+ * (transcoder/downloads.ts); it plays in a <video> element and ffprobe finds video and audio of
+ * the video's duration. Screenshots land in test-results/viewer/.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildDownloadCommand, downloadFileName } from "../../transcoder/downloads.ts";
-import { planStoryboard, storyboardSheetName, withStoryboard } from "../../transcoder/storyboard.ts";
 import { type StaticServer, startStaticServer } from "../players/static-server.ts";
 import { type Account, APP_CONFIG, localWrangler, signUp } from "../support/platform.ts";
-import { encodeFixture } from "../transcoder/encode-fixture.ts";
 import { ensureFixtures, fixture } from "../transcoder/fixtures.ts";
 import { type VideoState, waitForVideo } from "./api.ts";
 import { launchBrowser, localOnlyContext } from "./browser.ts";
@@ -234,37 +231,13 @@ describe("viewers and embedders", () => {
   });
 
   it("previews the storyboard's frame under the pointer on the watch page's seek bar", async () => {
-    // The storyboard of this video, made as the encode makes it: the transcoder's own branches
-    // (fps, scale, tile) on the same source, with the served version's name.
+    // The encode made it: 10 s at a frame every 2 s, tiles 160 wide at the 480p rung's shape.
     const duration = video.duration;
-    const dir = join(work, "storyboard");
-    mkdirSync(dir, { recursive: true });
-    let layout: Record<string, unknown> = {};
-    await encodeFixture(fixture("small-720p.mp4"), dir, {
-      maxHeight: 480,
-      extend: (spec, plan) => {
-        const sb = planStoryboard(plan, duration);
-        const { interval, tileWidth, tileHeight, columns, rows, thumbnails } = sb;
-        layout = { interval, tileWidth, tileHeight, columns, rows, thumbnails, parts: [0] };
-        return withStoryboard(spec, sb, dir);
-      },
-    });
+    const layout = { interval: 2, tileWidth: 160, tileHeight: 90, columns: 10 };
     const version = await servedVersion(video.id);
-    const images = readdirSync(dir).filter((f) => /^(storyboard|thumb)-.*\.jpg$/.test(f));
-    expect(images).toContain(storyboardSheetName(0));
-    for (const name of images) storeOutput(video.id, version, name, join(dir, name), "image/jpeg");
-    localWrangler(
-      [
-        "d1",
-        "execute",
-        "DB",
-        "-c",
-        APP_CONFIG,
-        "--command",
-        `UPDATE videos SET storyboard = '${JSON.stringify(layout)}' WHERE id = '${video.id}'`,
-      ],
-      stateDir,
-    );
+    const index = await (await fetch(`${api}/v/${video.id}/storyboard.vtt`)).text();
+    expect(index).toMatch(/^WEBVTT/);
+    expect(index).toContain(`00:00:04.000 --> 00:00:06.000\n${version}/storyboard-0.jpg#xywh=320,0,160,90`);
     const json = (await (await fetch(`${api}/api/videos/${video.id}/`)).json()) as { storyboard_url: string | null };
     expect(json.storyboard_url).toBe(`${api}/v/${video.id}/storyboard.vtt`);
     const thumb = await fetch(`${api}/v/${video.id}/thumbnail.jpg?time=5&width=320`);
@@ -278,7 +251,7 @@ describe("viewers and embedders", () => {
     await page.waitForFunction(() => Number(document.querySelector("#seek")?.getAttribute("aria-valuemax")) > 0, null, {
       timeout: 60_000,
     });
-    expect(await seek.getAttribute("data-previews")).toBe(String(Math.ceil(duration / Number(layout.interval))));
+    expect(await seek.getAttribute("data-previews")).toBe(String(Math.ceil(duration / layout.interval)));
     // The pointer at 55% of the bar is 5.5 s into the video: frame 2 (4–6 s), the third tile.
     const box = await seek.boundingBox();
     if (!box) throw new Error("no seek bar");
@@ -286,7 +259,7 @@ describe("viewers and embedders", () => {
     const preview = page.locator(".seek-preview");
     await preview.waitFor({ state: "visible" });
     const frame = page.locator(".seek-frame");
-    const tile = Number(layout.tileWidth);
+    const tile = layout.tileWidth;
     expect(await frame.getAttribute("data-xywh")).toBe(`${2 * tile},0,${tile},${layout.tileHeight}`);
     expect(await frame.getAttribute("data-sheet")).toBe(`${api}/v/${video.id}/${version}/storyboard-0.jpg`);
     expect(await page.locator(".seek-time").textContent()).toBe("0:06");
@@ -310,7 +283,7 @@ describe("viewers and embedders", () => {
         }),
       `${api}/v/${video.id}/${version}/storyboard-0.jpg`,
     );
-    expect(sheet).toBe(tile * Number(layout.columns));
+    expect(sheet).toBe(tile * layout.columns);
     // The preview sits over the seek bar, at the pointer.
     const at = await preview.boundingBox();
     if (!at) throw new Error("no preview box");
