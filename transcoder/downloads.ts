@@ -6,7 +6,9 @@
  * cost is reading and writing the bytes once, not decoding.
  *
  *   downloadFileName(height)                 "download-<height>p.mp4"
- *   AUDIO_DOWNLOAD_NAME                      "download-audio.m4a" (needs `m4a` in OUTPUT_FILE_NAME)
+ *   AUDIO_DOWNLOAD_NAME                      "download-audio.m4a"
+ *                                            (both from shared/download-names.ts, re-exported here;
+ *                                            the Worker imports them there)
  *   representationParts(files, id)           the init and media segment names of a
  *                                            Representation, in playback order
  *   buildDownloadCommand(video, audio, out)  ffmpeg arguments for a rung with its audio
@@ -18,10 +20,7 @@
  */
 import { INIT_SEGMENT_NAME, MEDIA_SEGMENT_NAME } from "./encode.ts";
 
-export const AUDIO_DOWNLOAD_NAME = "download-audio.m4a";
-export const downloadFileName = (height: number) => `download-${height}p.mp4`;
-/** A download file, as the Worker's routes look them up. */
-export const DOWNLOAD_FILE_NAME = /^download-(?:(\d+)p\.mp4|audio\.m4a)$/;
+export { AUDIO_DOWNLOAD_NAME, DOWNLOAD_FILE_NAME, downloadFileName } from "../shared/download-names.ts";
 
 export interface DownloadInput {
   source: string;

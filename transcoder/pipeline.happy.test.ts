@@ -159,6 +159,22 @@ describe("transcoding small-720p.mp4 (10 s, 1280x720, stereo)", () => {
     ]);
   });
 
+  it("makes the storyboard in the same encode and announces its layout", async () => {
+    // 10 s at one frame every 2 s: frames 0…4, in one sheet; thumbnails at 320 and 640 wide.
+    const { thumbnails, ...sheets } = completed.storyboard ?? { thumbnails: { interval: 0, sizes: [] } };
+    expect(sheets).toEqual({ interval: 2, tileWidth: 160, tileHeight: 90, columns: 10, rows: 10, parts: [0] });
+    expect(thumbnails.interval).toBe(2);
+    expect(thumbnails.sizes.map((t) => `${t.width}x${t.height}`)).toEqual(["320x180", "640x360"]);
+    const [sheet] = await streamInfo(join(run.api.filesDir, "storyboard-0.jpg"));
+    expect(sheet).toMatchObject({ codec_name: "mjpeg", width: 1600, height: 900 });
+    const thumbs = completed.files.filter((n) => n.startsWith("thumb-")).sort();
+    expect(thumbs).toEqual([0, 1, 2, 3, 4].flatMap((k) => [`thumb-320-${k}.jpg`, `thumb-640-${k}.jpg`]).sort());
+    const [thumb] = await streamInfo(join(run.api.filesDir, "thumb-640-3.jpg"));
+    expect(thumb).toMatchObject({ codec_name: "mjpeg", width: 640, height: 360 });
+    const vtt = await readFile(join(run.api.filesDir, "storyboard.vtt"), "utf8");
+    expect(vtt).toContain("00:00:08.000 --> 00:00:10.000\nstoryboard-0.jpg#xywh=640,0,160,90");
+  });
+
   it("retries an upload the API refused for a moment", () => {
     expect(run.api.putAttempts.get("chunk-0-00001.m4s")).toBe(2);
     expect(run.api.files.has("chunk-0-00001.m4s")).toBe(true);

@@ -2,9 +2,11 @@
  * Runs one transcode job end to end, phase by phase, and reports to the Worker's internal job API:
  *
  *  1. probe (probe.ts): ffprobe the source over HTTP and refuse what cannot be played;
- *  2. encode (encode.ts plans the ladder and the ffmpeg command, encode-session.ts runs it),
+ *  2. encode (encode.ts plans the ladder and the ffmpeg command, with the storyboard's sprite
+ *     sheets and thumbnails from the same decode: storyboard.ts; encode-session.ts runs it),
  *     while the uploader stores segments as they are finished and deletes each once stored;
- *  3. finalize (finalize.ts): honest bandwidths, the poster, the HLS playlists and the MPD last;
+ *  3. finalize (finalize.ts): honest bandwidths, the poster, the storyboard, the HLS playlists
+ *     and the MPD last;
  *  4. report (report.ts): `progress` every few seconds, then `completed` or `failed`.
  *
  * On abort (the runner stopping, or the unit's lease lost) ffmpeg is stopped and the job ends
@@ -22,6 +24,7 @@ import { displaySize } from "./ladder.ts";
 import { inspectSource } from "./probe.ts";
 import { createJobReporter } from "./report.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
+import { planStoryboard, withStoryboard } from "./storyboard.ts";
 import { startUploader } from "./uploader.ts";
 
 export interface RunContext {
@@ -83,13 +86,16 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
     });
     // For the whole job: uploads can also fall behind once ffmpeg is done.
     uploader.watchBackpressure((behind) => log(behind ? "uploads behind" : "uploads caught up"));
+    const encode = buildEncodeCommand(plan, {
+      input: api.source.url,
+      inputOptions: httpInputOptions(api.source.token),
+      outDir: scratch,
+      x264Preset: settings.x264Preset,
+    });
+    // Sheets and thumbnails by time need the length up front, to lay out their tiles.
+    const storyboard = source.duration ? planStoryboard(plan, source.duration) : null;
     const { encodedSeconds } = await runEncodeSession({
-      command: buildEncodeCommand(plan, {
-        input: api.source.url,
-        inputOptions: httpInputOptions(api.source.token),
-        outDir: scratch,
-        x264Preset: settings.x264Preset,
-      }),
+      command: storyboard ? withStoryboard(encode, storyboard, scratch) : encode,
       maxDurationSeconds: job.maxDurationSeconds,
       backpressure: uploader,
       onProgress: (seconds) => report.progress(source.duration ? (seconds / source.duration) * 100 : 0, "encoding"),
@@ -99,7 +105,14 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
 
     report.progress(99, "uploading");
     await uploader.finish();
-    const outputs = await finalizeOutputs({ dir: scratch, uploader, log });
+    const outputs = await finalizeOutputs({
+      dir: scratch,
+      uploader,
+      log,
+      ...(storyboard && source.duration
+        ? { storyboard: { plan: storyboard, duration: source.duration, concurrency: settings.uploadConcurrency } }
+        : {}),
+    });
     const shown = displaySize(source.video);
     await report.completed({
       type: "completed",
@@ -109,6 +122,7 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
       renditions: outputs.renditions,
       files: [...uploader.uploaded.keys()],
       poster: outputs.poster,
+      ...(outputs.storyboard ? { storyboard: outputs.storyboard } : {}),
     });
     ctx.onStatus({ state: "completed", progress: 100, error: null });
   } catch (err) {

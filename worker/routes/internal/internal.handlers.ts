@@ -171,7 +171,13 @@ export async function handleUnitEvent(c: Context<UnitEnv>) {
     const { files, ...summary } = event;
     const outcome = await completeUnit(deps, ctx, {
       result: { ...summary, fileCount: files.length },
-      publication: { duration: event.duration, width: event.width, height: event.height, renditions: event.renditions },
+      publication: {
+        duration: event.duration,
+        width: event.width,
+        height: event.height,
+        renditions: event.renditions,
+        storyboard: event.storyboard,
+      },
     });
     if (outcome !== "refused") return ok(c);
     // Someone was quicker: the same completion sent twice at once, or the lease ran out meanwhile.
