@@ -7,6 +7,7 @@
  * A claimed unit is then worked through its own API, authenticated by the unit's token only:
  *   GET  {apiBase}/source             the uploaded source, with Range
  *   PUT  {apiBase}/files/{name}       one output file ({@link OUTPUT_FILE_NAME})
+ *   GET  {apiBase}/files/{name}       a file the job stored, read back (Range)
  *   POST {apiBase}/events             a {@link JobEvent}: progress renews the lease
  * where `apiBase` is `<origin>/internal/units/<unitId>`.
  */

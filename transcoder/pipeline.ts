@@ -6,7 +6,8 @@
  *     sheets and thumbnails from the same decode: storyboard.ts; encode-session.ts runs it),
  *     while the uploader stores segments as they are finished and deletes each once stored;
  *  3. finalize (finalize.ts): honest bandwidths, the poster, the storyboard, the HLS playlists
- *     and the MPD last;
+ *     and the MPD last; then the downloads (downloads.ts), an MP4 per rung and the audio as M4A,
+ *     copied from the stored segments;
  *  4. report (report.ts): `progress` every few seconds, then `completed` or `failed`.
  *
  * On abort (the runner stopping, or the unit's lease lost) ffmpeg is stopped and the job ends
@@ -16,6 +17,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunnerJobState, TranscodeJob } from "../shared/protocol.ts";
+import { makeDownloads } from "./downloads.ts";
 import { buildEncodeCommand, httpInputOptions, planEncode } from "./encode.ts";
 import { runEncodeSession } from "./encode-session.ts";
 import { finalizeOutputs } from "./finalize.ts";
@@ -113,6 +115,15 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
         ? { storyboard: { plan: storyboard, duration: source.duration, concurrency: settings.uploadConcurrency } }
         : {}),
     });
+    // The downloads come from the stored segments, as they would for an encode in parts.
+    const downloads = await makeDownloads({
+      files: [...uploader.uploaded.keys()],
+      renditions: outputs.renditions,
+      dir: scratch,
+      store: api,
+      signal: jobAbort.signal,
+      log,
+    });
     const shown = displaySize(source.video);
     await report.completed({
       type: "completed",
@@ -120,7 +131,7 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
       width: Math.round(shown.width),
       height: Math.round(shown.height),
       renditions: outputs.renditions,
-      files: [...uploader.uploaded.keys()],
+      files: [...uploader.uploaded.keys(), ...downloads],
       poster: outputs.poster,
       ...(outputs.storyboard ? { storyboard: outputs.storyboard } : {}),
     });

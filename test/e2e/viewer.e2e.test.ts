@@ -4,10 +4,8 @@
  * dash.js (through the watch page's captions menu) and in hls.js, all through the platform's own
  * /v/ URLs; the embed page plays inside an iframe on another origin; the watch page shows
  * storyboard previews, from the storyboard the encode made, when the pointer is over its seek bar.
- * The encode does not make downloads yet, so this test makes one as the finalize step will and
- * stores it in the platform's bucket: the MP4 from the segments the platform stored
- * (transcoder/downloads.ts); it plays in a <video> element and ffprobe finds video and audio of
- * the video's duration. Screenshots land in test-results/viewer/.
+ * The MP4 download the encode made from the stored segments plays in a <video> element and
+ * ffprobe finds video and audio of the video's duration. Screenshots land in test-results/viewer/.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,15 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { buildDownloadCommand, downloadFileName } from "../../transcoder/downloads.ts";
 import { type StaticServer, startStaticServer } from "../players/static-server.ts";
-import { type Account, APP_CONFIG, localWrangler, signUp } from "../support/platform.ts";
+import { type Account, signUp } from "../support/platform.ts";
 import { ensureFixtures, fixture } from "../transcoder/fixtures.ts";
 import { type VideoState, waitForVideo } from "./api.ts";
 import { launchBrowser, localOnlyContext } from "./browser.ts";
 
 const api = inject("apiUrl");
-const stateDir = inject("stateDir");
 const artefacts = join(import.meta.dirname, "..", "..", "test-results", "viewer");
 const work = mkdtempSync(join(tmpdir(), "streambuddy-e2e-viewer-"));
 
@@ -70,31 +66,6 @@ async function servedVersion(videoId: string): Promise<string> {
   const version = /<BaseURL>([^<]+)\/<\/BaseURL>/.exec(mpd)?.[1];
   if (!version) throw new Error("no version in the MPD");
   return version;
-}
-
-/** Stores a file in the platform's bucket, in the served version's folder. */
-function storeOutput(videoId: string, version: string, name: string, path: string, type: string) {
-  const key = `streambuddy-media/videos/${videoId}/${version}/${name}`;
-  localWrangler(["r2", "object", "put", key, "--file", path, "--content-type", type, "-c", APP_CONFIG], stateDir);
-}
-
-/** Representation `id` as the platform serves it, joined into one fragmented MP4 (init, then each segment). */
-async function joinedRepresentation(videoId: string, version: string, id: string, out: string) {
-  const get = async (name: string) => {
-    const res = await fetch(`${api}/v/${videoId}/${version}/${name}`);
-    return res.ok ? Buffer.from(await res.arrayBuffer()) : null;
-  };
-  const init = await get(`init-${id}.m4s`);
-  if (!init) throw new Error(`no init segment for ${id}`);
-  const parts = [init];
-  for (let n = 1; ; n++) {
-    const segment = await get(`chunk-${id}-${String(n).padStart(5, "0")}.m4s`);
-    if (!segment) break;
-    parts.push(segment);
-  }
-  expect(parts.length).toBeGreaterThan(1);
-  writeFileSync(out, Buffer.concat(parts));
-  return out;
 }
 
 describe("viewers and embedders", () => {
@@ -298,17 +269,9 @@ describe("viewers and embedders", () => {
     await context.close();
   });
 
-  it("offers the MP4 made from the stored segments as a download that plays, with video and audio of the video's length", async () => {
-    const version = await servedVersion(video.id);
-    // One rung (480p, Representation 0) and the audio (Representation 1), joined as the finalize step joins them.
+  it("offers the MP4 the encode made from the stored segments as a download that plays, with video and audio of the video's length, and the M4A", async () => {
     const dir = join(work, "download");
     mkdirSync(dir, { recursive: true });
-    const rung = await joinedRepresentation(video.id, version, "0", join(dir, "joined-0.mp4"));
-    const audio = await joinedRepresentation(video.id, version, "1", join(dir, "joined-1.mp4"));
-    const made = join(dir, downloadFileName(480));
-    execFileSync("ffmpeg", buildDownloadCommand({ source: rung }, { source: audio }, made));
-    storeOutput(video.id, version, downloadFileName(480), made, "video/mp4");
-
     const url = `${api}/v/${video.id}/download/480p.mp4`;
     expect((await fetch(url)).status).toBe(404);
     const patch = await fetch(`${api}/api/videos/${video.id}/`, {
@@ -333,6 +296,12 @@ describe("viewers and embedders", () => {
     expect(probe.streams.map((st) => st.codec_type).sort()).toEqual(["audio", "video"]);
     for (const stream of probe.streams) expect(Math.abs(Number(stream.duration) - video.duration)).toBeLessThan(0.1);
     expect(Math.abs(Number(probe.format.duration) - video.duration)).toBeLessThan(0.1);
+
+    const m4a = await fetch(`${api}/v/${video.id}/download/audio.m4a`, { headers: { range: "bytes=0-99" } });
+    expect(m4a.status).toBe(206);
+    expect(m4a.headers.get("content-type")).toBe("audio/mp4");
+    expect(m4a.headers.get("content-disposition")).toBe(`attachment; filename="${video.slug}-audio.m4a"`);
+    expect(Buffer.from(await m4a.arrayBuffer()).toString("latin1", 4, 8)).toBe("ftyp");
 
     const { context, blocked } = await localOnlyContext(browser);
     const page = await context.newPage();

@@ -92,6 +92,29 @@ describe("internal unit API: files", () => {
     },
   );
 
+  it("reads back a file the job stored, whole and by range, and 404s one it did not", async () => {
+    const body = new Uint8Array(Array.from({ length: 300 }, (_, i) => i % 256));
+    expect((await call(`${base()}/files/chunk-0-00001.m4s`, ctx.token, { method: "PUT", body })).status).toBe(201);
+    const whole = await call(`${base()}/files/chunk-0-00001.m4s`, ctx.token);
+    expect(whole.status).toBe(200);
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(body);
+    const part = await call(`${base()}/files/chunk-0-00001.m4s`, ctx.token, { headers: { range: "bytes=10-19" } });
+    expect(part.status).toBe(206);
+    expect(new Uint8Array(await part.arrayBuffer())).toEqual(body.slice(10, 20));
+    const missing = await call(`${base()}/files/chunk-0-00002.m4s`, ctx.token);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  it("reads back only the job's own version, and only with the unit's token", async () => {
+    const other = await seedClaimedUnit();
+    await env.MEDIA.put(`${versionPrefix(other.video.id, other.job.version)}manifest.mpd`, "theirs");
+    expect((await call(`${base()}/files/manifest.mpd`, ctx.token)).status).toBe(404);
+    expect((await call(`/internal/units/${other.unitId}/files/manifest.mpd`, ctx.token)).status).toBe(401);
+    expect((await call(`/internal/units/${other.unitId}/files/manifest.mpd`, null)).status).toBe(401);
+    expect((await call(`${base()}/files/..%2Fsource.m4s`, ctx.token)).status).toBeGreaterThanOrEqual(400);
+  });
+
   it("requires a length, so the body can stream into storage", async () => {
     const body = new ReadableStream({
       start(c) {
