@@ -209,7 +209,9 @@ async function measureDownloads(dir: string): Promise<Measured & { bytes: number
     const cpu0 = selfAndChildrenCpuMs();
     const t0 = performance.now();
     const made = await makeDownloads({
-      files: await readdir(dir),
+      files: new Map(
+        await Promise.all((await readdir(dir)).map(async (n) => [n, (await stat(join(dir, n))).size] as const)),
+      ),
       renditions,
       dir: scratch,
       store,
