@@ -21,7 +21,7 @@ const entries: Record<string, () => Promise<unknown>> = {
       rounds: quick ? 1 : 3,
       memorySizes: quick ? [256 * 1024 * 1024, 1024 ** 3] : [1024 ** 3, 4 * 1024 ** 3],
     }),
-  direct: () => benchDirect({ bytes: (quick ? 256 : 1024) * 1024 * 1024, rounds: quick ? 1 : 3 }),
+  direct: () => benchDirect({ bytes: (quick ? 256 : 1024) * 1024 * 1024, rounds: 3 }),
   "rate-limit": () => benchRateLimit({ requests: quick ? 500 : 3000, concurrency: 16, rounds: quick ? 3 : 5 }),
   quality: () => benchQuality(),
   transcode: () => benchTranscode({ rounds: quick ? 1 : 2 }),
