@@ -14,7 +14,7 @@
  * cron sweep only adapt requests and messages to these functions.
  */
 import { and, count, eq, inArray, isNull, ne, notInArray, type SQL, sql } from "drizzle-orm";
-import type { EncodedRendition, FailureCode, UnitKind } from "../../shared/protocol";
+import type { EncodedRendition, FailureCode, Storyboard, UnitKind } from "../../shared/protocol";
 import type { Logger } from "../app/logger";
 import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
@@ -395,6 +395,8 @@ export interface Publication {
   width: number;
   height: number;
   renditions: EncodedRendition[];
+  /** The new version's storyboard layout, kept with the version it describes. */
+  storyboard?: Storyboard;
 }
 
 export type CompletionOutcome = "completed" | "unit_done" | "refused";
@@ -453,6 +455,8 @@ export async function completeUnit(
         duration: publish.duration,
         width: publish.width,
         height: publish.height,
+        // The storyboard belongs to the version: a version without one clears the old layout.
+        storyboard: publish.storyboard ?? null,
       }),
       db
         .update(jobs)
