@@ -115,20 +115,32 @@ export interface EncodeCommandOptions {
   x264Preset: string;
 }
 
-/** The ffmpeg command for a plan. Progress is reported on stdout (`-progress pipe:1`). */
-export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptions): FfmpegCommandSpec {
-  const { rungs } = plan;
-  const pre =
-    (plan.deinterlace ? "bwdif=mode=send_frame," : "") +
-    (plan.frameRate ? `fps=${plan.frameRate.num}/${plan.frameRate.den},` : "");
-  const branches = rungs.map((_, i) => `[s${i}]`).join("");
-  const graph = [
-    `[0:${plan.videoStreamIndex}]${pre}split=${rungs.length + 1}${branches}[sp]`,
-    ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`),
-    `[sp]select='isnan(prev_selected_t)*gte(t,${plan.poster.at})',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`,
-  ].join(";");
+/** Filters before the split: deinterlacing, then the output frame rate. */
+export const videoPreFilters = (plan: EncodePlan) =>
+  (plan.deinterlace ? "bwdif=mode=send_frame," : "") +
+  (plan.frameRate ? `fps=${plan.frameRate.num}/${plan.frameRate.den},` : "");
 
-  const video = rungs.flatMap((r, i) => [
+/** `[s<i>]` → `[v<i>]`: each rung's scaler. */
+export const rungFilters = (rungs: Rung[]) =>
+  rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`);
+
+/** `[sp]` → `[poster]`: the first frame at or after `at` seconds (of the branch's own timestamps). */
+export const posterFilter = (plan: EncodePlan, at: number) =>
+  `[sp]select='isnan(prev_selected_t)*gte(t,${at})',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`;
+
+/** Source metadata (camera, location) stays private. */
+export const PRIVACY_OPTIONS = ["-map_metadata", "-1", "-map_chapters", "-1"];
+
+/**
+ * H.264 High with capped CRF per rung and keyframes at least every `keyint` frames plus those
+ * `forceKeyFrames` asks for (an ffmpeg `-force_key_frames` value); no scene-cut keyframes.
+ */
+export function videoCodecOptions(
+  plan: EncodePlan,
+  x264Preset: string,
+  keyframes: { keyint: number; forceKeyFrames: string },
+): string[] {
+  const perRung = plan.rungs.flatMap((r, i) => [
     `-crf:v:${i}`,
     String(r.crf),
     `-maxrate:v:${i}`,
@@ -136,46 +148,86 @@ export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptio
     `-bufsize:v:${i}`,
     String(r.bufsize),
   ]);
-  const hasAudio = plan.audioStreamIndex !== null;
-  const dash = [
-    ...rungs.flatMap((_, i) => ["-map", `[v${i}]`]),
-    ...(hasAudio ? ["-map", `0:${plan.audioStreamIndex}`] : []),
-    // Source metadata (camera, location) stays private.
-    "-map_metadata",
-    "-1",
-    "-map_chapters",
-    "-1",
+  return [
     "-c:v",
     "libx264",
     "-preset",
-    options.x264Preset,
+    x264Preset,
     "-profile:v",
     "high",
     "-pix_fmt",
     "yuv420p",
-    ...video,
+    ...perRung,
     "-g",
-    String(plan.gop),
+    String(keyframes.keyint),
     "-keyint_min",
     String(plan.gop),
     "-sc_threshold",
     "0",
     "-force_key_frames",
-    `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`,
-    ...(hasAudio
-      ? [
-          "-c:a",
-          "aac",
-          "-profile:a",
-          "aac_low",
-          "-b:a",
-          String(AUDIO_BITRATE),
-          "-ac",
-          "2",
-          "-ar",
-          String(AUDIO_SAMPLE_RATE),
-        ]
-      : []),
+    keyframes.forceKeyFrames,
+  ];
+}
+
+/** AAC-LC stereo 48 kHz. */
+export const AUDIO_CODEC_OPTIONS = [
+  "-c:a",
+  "aac",
+  "-profile:a",
+  "aac_low",
+  "-b:a",
+  String(AUDIO_BITRATE),
+  "-ac",
+  "2",
+  "-ar",
+  String(AUDIO_SAMPLE_RATE),
+];
+
+/** The poster output's options (a JPEG of the `[poster]` branch). */
+export const POSTER_OUTPUT_OPTIONS = [
+  "-map",
+  "[poster]",
+  "-frames:v",
+  "1",
+  "-update",
+  "1",
+  "-q:v",
+  "3",
+  "-f",
+  "image2",
+];
+
+/** ffmpeg's global options for a run that reports progress on stdout (`-progress pipe:1`). */
+export const PROGRESS_GLOBAL_OPTIONS = [
+  "-hide_banner",
+  "-nostdin",
+  "-loglevel",
+  "error",
+  "-nostats",
+  "-progress",
+  "pipe:1",
+];
+
+/** The ffmpeg command for a plan. Progress is reported on stdout (`-progress pipe:1`). */
+export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptions): FfmpegCommandSpec {
+  const { rungs } = plan;
+  const branches = rungs.map((_, i) => `[s${i}]`).join("");
+  const graph = [
+    `[0:${plan.videoStreamIndex}]${videoPreFilters(plan)}split=${rungs.length + 1}${branches}[sp]`,
+    ...rungFilters(rungs),
+    posterFilter(plan, plan.poster.at),
+  ].join(";");
+
+  const hasAudio = plan.audioStreamIndex !== null;
+  const dash = [
+    ...rungs.flatMap((_, i) => ["-map", `[v${i}]`]),
+    ...(hasAudio ? ["-map", `0:${plan.audioStreamIndex}`] : []),
+    ...PRIVACY_OPTIONS,
+    ...videoCodecOptions(plan, options.x264Preset, {
+      keyint: plan.gop,
+      forceKeyFrames: `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`,
+    }),
+    ...(hasAudio ? AUDIO_CODEC_OPTIONS : []),
     "-max_muxing_queue_size",
     "4096",
     "-f",
@@ -199,15 +251,14 @@ export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptio
     "-hls_master_name",
     HLS_MASTER_NAME,
   ];
-  const poster = ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2"];
 
   return {
-    global: ["-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1"],
+    global: PROGRESS_GLOBAL_OPTIONS,
     input: { source: options.input, options: options.inputOptions ?? [] },
     filterGraph: graph,
     outputs: [
       { target: join(options.outDir, MANIFEST_NAME), options: dash },
-      { target: join(options.outDir, POSTER_NAME), options: poster },
+      { target: join(options.outDir, POSTER_NAME), options: POSTER_OUTPUT_OPTIONS },
     ],
   };
 }
