@@ -2,6 +2,7 @@
  * `npm run bench`: measurements side by side in one run, printed as ratios. Not tests: nothing
  * here fails the build. `npm run bench -- healthz` runs one entry; BENCH_QUICK=1 runs less.
  */
+import { benchChunked } from "./chunked.ts";
 import { benchHealthz } from "./healthz.ts";
 import { benchPlayback } from "./playback.ts";
 import { benchRateLimit } from "./rate-limit.ts";
@@ -21,6 +22,7 @@ const entries: Record<string, () => Promise<unknown>> = {
   "rate-limit": () => benchRateLimit({ requests: quick ? 500 : 3000, concurrency: 16, rounds: quick ? 3 : 5 }),
   quality: () => benchQuality(),
   transcode: () => benchTranscode({ rounds: quick ? 1 : 2 }),
+  chunked: () => benchChunked({ quick }),
 };
 
 const wanted = process.argv.slice(2);
