@@ -38,6 +38,9 @@ tone='sine=frequency=440:sample_rate=48000'
 # 29.97 fps (frame times never land on whole seconds), 13.5 s
 [ -f "$out/ntsc-640x360.mp4" ] || ff -f lavfi -i "testsrc2=size=640x360:rate=30000/1001:duration=13.5" -f lavfi -i "$tone:duration=13.5" \
   -ac 2 -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -shortest "$out/ntsc-640x360.mp4"
+# the same with its video starting 0.1 s after its audio (an edit list), as some cameras write it
+[ -f "$out/offset-640x360.mp4" ] || ff -itsoffset 0.1 -i "$out/ntsc-640x360.mp4" -i "$out/ntsc-640x360.mp4" -map 0:v -map 1:a \
+  -c copy "$out/offset-640x360.mp4"
 # 120 fps, encoded at 60 fps, 10 s
 [ -f "$out/hfr-640x360-120fps.mp4" ] || ff -f lavfi -i "testsrc2=size=640x360:rate=120:duration=10" -f lavfi -i "$tone:duration=10" \
   -ac 2 -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -shortest "$out/hfr-640x360-120fps.mp4"

@@ -1,8 +1,9 @@
 /**
  * Frame timing that does not fall on whole seconds, encoded in chunks and in one pass, with real
- * ffmpeg on small fixtures: 29.97 fps (frames never land on the 2 s marks), 120 fps (divided down
- * to 60), and a variable-frame-rate source (made constant at its average rate, 27.46 fps). Every
- * rung and the audio must come out packet for packet as the one-pass encode.
+ * ffmpeg on small fixtures: 29.97 fps (frames never land on the 2 s marks), the same with its video
+ * starting 0.1 s after its audio, 120 fps (divided down to 60), and a variable-frame-rate source
+ * (made constant at its average rate, 27.46 fps). Every rung and the audio must come out packet
+ * for packet as the one-pass encode.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { type ChunkedRun, encodeBothWays, packetsOf } from "../../test/transcoder/chunked.ts";
@@ -47,6 +48,15 @@ describe("chunked encoding at frame rates off whole seconds", () => {
   it("29.97 fps: the same frames and keyframes as one pass, each chunk starting on the frame after its mark", async () => {
     const both = await expectSameAsOnePass("ntsc-640x360.mp4");
     expect(both.chunks.chunks.map((c) => c.startFrame)).toEqual([0, 120, 240]);
+  });
+
+  it("video starting after the audio: the same frames as one pass, the gap at the start filled the same way", async () => {
+    const both = await expectSameAsOnePass("offset-640x360.mp4");
+    // ffmpeg repeats the first picture for the 0.1 s before it, in one pass and in the first chunk
+    const frames = both.chunkOutputs
+      .flatMap((o) => o.representations[0]?.segments ?? [])
+      .reduce((n, s) => n + s.samples, 0);
+    expect(frames).toBe(405 + 3);
   });
 
   it("120 fps divided to 60 fps: the same frames as one pass", async () => {
