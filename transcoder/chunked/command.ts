@@ -61,6 +61,12 @@ export interface UnitCommandOptions {
 
 export interface ChunkCommandOptions extends UnitCommandOptions {
   x264Preset: string;
+  /**
+   * How far before its start a chunk seeks; default {@link SEEK_PREROLL_SECONDS}. A container
+   * whose seek lands after a keyframe-less stretch (MPEG-TS) can need more: the unit then fails
+   * its start check, and a retry with a longer preroll (or 0 s of seeking) fixes it.
+   */
+  prerollSeconds?: number;
 }
 
 /** The audio Representation's id: after the video rungs (0..k-1), as in the one-pass encode. */
@@ -117,6 +123,9 @@ export function buildChunkCommand(
     ...PRIVACY_OPTIONS,
     ...videoCodecOptions(plan, options.x264Preset, keyframes),
     ...threadOptions(options.threads),
+    // Frames exactly as the filters made them: a chunk that lost its first frames must show it,
+    // not have them filled with copies of a later one.
+    ...(seeks ? ["-fps_mode", "passthrough"] : []),
     "-max_muxing_queue_size",
     "4096",
     "-f",
@@ -153,7 +162,7 @@ export function buildChunkCommand(
               "-start_at_zero",
               "-noaccurate_seek",
               "-ss",
-              String(Math.max(0, chunk.start - SEEK_PREROLL_SECONDS)),
+              String(Math.max(0, chunk.start - (options.prerollSeconds ?? SEEK_PREROLL_SECONDS))),
             ]
           : []),
       ],

@@ -176,8 +176,10 @@ export interface InitSegmentInfo {
   handler: "vide" | "soun" | string;
   /** Media timescale (`mdhd`). */
   timescale: number;
-  /** Media time where presentation starts (the first `elst` entry's media_time; 0 without one). */
+  /** Media time where presentation starts (the first real `elst` edit's media_time; 0 without one). */
   editMediaTime: number;
+  /** How long empty edits delay the presentation, in the media timescale (0 when none). */
+  presentationDelay: number;
   /** RFC 6381 codecs string: "avc1.64001f", "mp4a.40.2". */
   codecs: string;
   width: number | null;
@@ -201,11 +203,26 @@ export function readInitSegment(bytes: Uint8Array): InitSegmentInfo {
   const timescale = bytes[mdhd.body] === 1 ? view.getUint32(mdhd.body + 20) : view.getUint32(mdhd.body + 12);
   const handler = fourCC(bytes, hdlr.body + 8);
 
+  // Edit list: leading empty edits (media_time -1, durations in the movie's timescale) delay the
+  // presentation; the first real edit says where in the media it starts.
   let editMediaTime = 0;
+  let emptyEditDuration = 0;
+  const mvhd = findBoxes(bytes, ["moov", "mvhd"])[0];
+  const movieTimescale = mvhd ? view.getUint32(mvhd.body + (bytes[mvhd.body] === 1 ? 20 : 12)) : timescale;
   const elst = within(["edts", "elst"]);
-  if (elst && view.getUint32(elst.body + 4) > 0) {
-    editMediaTime =
-      bytes[elst.body] === 1 ? Number(view.getBigInt64(elst.body + 8 + 8)) : view.getInt32(elst.body + 8 + 4);
+  if (elst) {
+    const version = bytes[elst.body];
+    const entries = view.getUint32(elst.body + 4);
+    for (let i = 0, at = elst.body + 8; i < entries; i++, at += version === 1 ? 20 : 12) {
+      const duration = version === 1 ? Number(view.getBigUint64(at)) : view.getUint32(at);
+      const mediaTime = version === 1 ? Number(view.getBigInt64(at + 8)) : view.getInt32(at + 4);
+      if (mediaTime === -1) {
+        emptyEditDuration += duration;
+        continue;
+      }
+      editMediaTime = mediaTime;
+      break;
+    }
   }
 
   // stsd: version/flags(4) entry_count(4), then sample entries.
@@ -215,6 +232,7 @@ export function readInitSegment(bytes: Uint8Array): InitSegmentInfo {
     handler,
     timescale,
     editMediaTime,
+    presentationDelay: Math.round((emptyEditDuration * timescale) / movieTimescale),
     codecs: entry.type,
     width: null,
     height: null,

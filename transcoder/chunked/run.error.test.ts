@@ -3,9 +3,12 @@
  * video: a source shorter than its container claims, a source that cannot be read, an audio unit
  * for a video without sound. Real ffmpeg on the small fixtures.
  */
+
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixture } from "../../test/transcoder/fixtures.ts";
 import { TEST_PRESET } from "../../test/transcoder/harness.ts";
@@ -15,6 +18,7 @@ import { assessSource } from "../source.ts";
 import { planChunks } from "./plan.ts";
 import { decodeTimeOffset, startAudioEncode, startChunkEncode, UnitCheckError } from "./run.ts";
 
+const run = promisify(execFile);
 let root: string;
 let workDir: string;
 let outDir: string;
@@ -29,7 +33,9 @@ afterEach(async () => {
 });
 
 async function planFor(name: string, maxHeight: number) {
-  const verdict = assessSource(await probeMedia(fixture(name), []), { maxDurationSeconds: 3600 });
+  const verdict = assessSource(await probeMedia(isAbsolute(name) ? name : fixture(name), []), {
+    maxDurationSeconds: 3600,
+  });
   if (!verdict.ok) throw new Error(verdict.message);
   return { source: verdict.source, plan: planEncode(verdict.source, maxHeight) };
 }
@@ -50,6 +56,28 @@ describe("a unit that cannot make what its plan says", () => {
     await expect(unit.done).rejects.toThrow(UnitCheckError);
     await expect(unit.done).rejects.toThrow(/50 frames, expected 200/);
     expect(await readdir(workDir)).toEqual([]);
+  });
+
+  it("fails a chunk whose decoding starts after its first frame, instead of filling the gap with copies", async () => {
+    // Keyframes every 10 frames, so a seek past the chunk's start lands there and not before it.
+    const source = join(root, "dense-keyframes.mp4");
+    await run("ffmpeg", [
+      ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=12"],
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", source],
+    ]);
+    const { plan } = await planFor(source, 240);
+    const chunks = planChunks({ duration: 12, frameRate: plan.frameRate }, { firstChunkSeconds: 4, chunkSeconds: 4 });
+    const chunk = chunks.chunks[1];
+    if (!chunk) throw new Error("no second chunk");
+    const unit = startChunkEncode(plan, chunks, chunk, {
+      input: source,
+      workDir,
+      outDir,
+      x264Preset: TEST_PRESET,
+      prerollSeconds: -0.5,
+    });
+    // The seek lands on the keyframe at 4.333 s: the chunk's first third of a second is missing.
+    await expect(unit.done).rejects.toThrow(/Representation 0 starts 0\.333 s after the unit's first frame/);
   });
 
   it("fails with ffmpeg's error when the source cannot be read, leaving no scratch behind", async () => {

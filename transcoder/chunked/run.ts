@@ -146,9 +146,12 @@ function startUnit(spec: FfmpegCommandSpec, ffDir: string, placement: Placement,
         offset === 0 && number === seg.local
           ? bytes
           : placeMediaSegment(bytes, { sequenceNumber: number, decodeTimeOffset: offset });
-      const start = info.baseMediaDecodeTime + info.firstCompositionOffset - rep.init.editMediaTime;
+      const start =
+        info.baseMediaDecodeTime + info.firstCompositionOffset - rep.init.editMediaTime + rep.init.presentationDelay;
       if (seg.local === 1 && rep.init.handler === "vide" && start !== 0) {
-        throw new UnitCheckError(`Representation ${seg.rep} starts at ${start}, not on the unit's first frame`);
+        throw new UnitCheckError(
+          `Representation ${seg.rep} starts ${(start / rep.init.timescale).toFixed(3)} s after the unit's first frame`,
+        );
       }
       const name = mediaSegmentName(seg.rep, number);
       await writeAtomically(options.outDir, name, placed);
@@ -193,7 +196,10 @@ function startUnit(spec: FfmpegCommandSpec, ffDir: string, placement: Placement,
 
   const done = (async () => {
     try {
-      await ffmpeg.done;
+      // A unit stopped because its output failed a check reports that, not the stop.
+      await ffmpeg.done.catch((err: unknown) => {
+        throw failure ?? err;
+      });
       clearInterval(timer);
       await queueCollect(true);
       if (failure) throw failure;
