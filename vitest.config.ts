@@ -5,10 +5,14 @@ import { defineConfig } from "vitest/config";
 const migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);
 // A one-second real MP4 (160x90, H.264 + AAC) for upload tests inside workerd.
 const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url)).toString("base64");
+// The settings file users copy, so a test can hold it against the settings schema.
+const devVarsExample = readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8");
 
 /**
- * Two projects: the Worker's tests run inside workerd with the real (local) bindings from
- * wrangler.toml; the transcoder's tests run in Node with real ffmpeg. End-to-end tests have their
+ * Four projects: the Worker's tests run inside workerd with the real (local) bindings from
+ * wrangler.toml; the transcoder's tests run in Node with real ffmpeg; the scripts' (npm start's
+ * prerequisite check, the page layout) run in Node; the players' tests play real encodes in
+ * headless Chromium. End-to-end tests have their
  * own config (vitest.e2e.config.ts) because they start the whole platform.
  */
 export default defineConfig({
@@ -22,10 +26,10 @@ export default defineConfig({
               bindings: {
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",
-                TRANSCODER_URL: "http://127.0.0.1:9",
                 PUBLIC_BASE_URL: "http://api.test",
                 TEST_MIGRATIONS: migrations,
                 TEST_TINY_MP4: tinyMp4,
+                TEST_DEV_VARS_EXAMPLE: devVarsExample,
               },
             },
           }),
@@ -34,6 +38,8 @@ export default defineConfig({
           name: "worker",
           include: ["worker/**/*.test.ts"],
           setupFiles: ["./test/worker-setup.ts"],
+          // An S3-compatible server (s3rver) for the S3 storage backend's tests.
+          globalSetup: ["./test/worker-global-setup.ts"],
         },
       },
       {
@@ -45,6 +51,25 @@ export default defineConfig({
           globalSetup: ["./test/transcoder/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "scripts",
+          environment: "node",
+          include: ["scripts/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "players",
+          environment: "node",
+          // Real encodes played by the vendored players in headless Chromium, without the platform.
+          include: ["test/players/**/*.test.ts"],
+          globalSetup: ["./test/transcoder/global-setup.ts", "./test/players/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
     ],

@@ -1,6 +1,7 @@
 /** `GET /healthz` through the full app (middleware, logging, errors) against a bare Worker. */
 import { join } from "node:path";
-import { fmt, load, printTable, root, sideBySide, startWrangler } from "./lib.ts";
+import { root, startWrangler } from "../test/support/platform.ts";
+import { fmt, load, printTable, sideBySide } from "./lib.ts";
 
 export async function benchHealthz(options: { requests: number; concurrency: number; rounds: number }) {
   const app = await startWrangler(join(root, "wrangler.toml"), 18801, ["--var", "LOG_LEVEL:error"]);

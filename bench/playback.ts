@@ -4,11 +4,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, load, printTable, root, sideBySide, signUp, startWrangler } from "./lib.ts";
-import { acceptingTranscoder, completeJob } from "./publish.ts";
+import { root, signUp, startWrangler } from "../test/support/platform.ts";
+import { fmt, load, printTable, sideBySide } from "./lib.ts";
+import { benchRunnerToken, claimUnit, completeUnit } from "./publish.ts";
 
 export async function benchPlayback(options: { requests: number; concurrency: number; rounds: number }) {
-  const transcoder = await acceptingTranscoder();
+  const runnerToken = benchRunnerToken();
   const port = 18851;
   const app = await startWrangler(
     join(root, "wrangler.toml"),
@@ -19,7 +20,7 @@ export async function benchPlayback(options: { requests: number; concurrency: nu
       "--var",
       "RATE_LIMIT_ENABLED:false",
       "--var",
-      `TRANSCODER_URL:${transcoder.url}`,
+      `LOCAL_RUNNER_TOKEN:${runnerToken}`,
       "--var",
       `PUBLIC_BASE_URL:http://127.0.0.1:${port}`,
     ],
@@ -28,7 +29,7 @@ export async function benchPlayback(options: { requests: number; concurrency: nu
   const bare = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18852);
   try {
     const segment = new Uint8Array(256 * 1024).map((_, i) => i % 251);
-    const key = await signUp(app.url, "viewer");
+    const key = (await signUp(app.url, "viewer")).key;
     const form = new FormData();
     form.append("title", "bench video");
     form.append(
@@ -43,11 +44,9 @@ export async function benchPlayback(options: { requests: number; concurrency: nu
     });
     if (uploaded.status !== 201) throw new Error(`upload failed: ${uploaded.status} ${await uploaded.text()}`);
     const video = (await uploaded.json()) as { id: string };
-    const deadline = Date.now() + 30_000;
-    while (transcoder.jobs.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const job = transcoder.jobs[0];
-    if (!job) throw new Error("the job never reached the stand-in transcoder");
-    await completeJob(job, { "manifest.mpd": "<MPD/>", "chunk-0-00001.m4s": segment });
+    const job = await claimUnit(app.url, runnerToken);
+    if (job.videoId !== video.id) throw new Error("the stand-in runner claimed another video");
+    await completeUnit(job, { "manifest.mpd": "<MPD/>", "chunk-0-00001.m4s": segment });
     await fetch(`${bare.url}/r2/segment.m4s`, { method: "PUT", body: segment });
     const appUrl = `${app.url}/v/${video.id}/${job.version}/chunk-0-00001.m4s`;
     const check = await fetch(appUrl);
@@ -74,6 +73,5 @@ export async function benchPlayback(options: { requests: number; concurrency: nu
   } finally {
     await app.stop();
     await bare.stop();
-    await transcoder.close();
   }
 }

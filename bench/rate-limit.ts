@@ -3,7 +3,8 @@
  * then one RateLimiter Durable Object call) against the same app with `RATE_LIMIT_ENABLED=false`.
  */
 import { join } from "node:path";
-import { fmt, load, printTable, root, sideBySide, signUp, startWrangler } from "./lib.ts";
+import { root, signUp, startWrangler } from "../test/support/platform.ts";
+import { fmt, load, printTable, sideBySide } from "./lib.ts";
 
 export async function benchRateLimit(options: { requests: number; concurrency: number; rounds: number }) {
   const config = join(root, "wrangler.toml");
@@ -19,7 +20,10 @@ export async function benchRateLimit(options: { requests: number; concurrency: n
     migrate: true,
   });
   try {
-    const keys = { limited: await signUp(limited.url, "bench"), unlimited: await signUp(unlimited.url, "bench") };
+    const keys = {
+      limited: (await signUp(limited.url, "bench")).key,
+      unlimited: (await signUp(unlimited.url, "bench")).key,
+    };
     const run = (url: string, key: string) => () =>
       load(
         () => fetch(`${url}/api/auth/user/`, { headers: { authorization: `Token ${key}` } }),

@@ -2,6 +2,7 @@
  * `npm run bench`: measurements side by side in one run, printed as ratios. Not tests: nothing
  * here fails the build. `npm run bench -- healthz` runs one entry; BENCH_QUICK=1 runs less.
  */
+import { benchBurst } from "./burst.ts";
 import { benchChunked } from "./chunked.ts";
 import { benchHealthz } from "./healthz.ts";
 import { benchPlayback } from "./playback.ts";
@@ -23,6 +24,7 @@ const entries: Record<string, () => Promise<unknown>> = {
   quality: () => benchQuality(),
   transcode: () => benchTranscode({ rounds: quick ? 1 : 2 }),
   chunked: () => benchChunked({ quick }),
+  burst: () => benchBurst({ uploads: 12, accounts: 3, emptyClaims: quick ? 50 : 200 }),
 };
 
 const wanted = process.argv.slice(2);

@@ -4,8 +4,9 @@
  * user + system time of this process and of the children it waited for (ffprobe, ffmpeg), from
  * /proc/self/stat, so it covers everything the transcoder spends on the job.
  */
+
+import type { TranscodeJob } from "../shared/protocol.ts";
 import { runTranscodeJob } from "../transcoder/pipeline.ts";
-import type { TranscodeJob } from "../transcoder/protocol.ts";
 import { selfAndChildrenCpuMs } from "./transcode.ts";
 
 const job = JSON.parse(process.argv[2] ?? "{}") as TranscodeJob;

@@ -17,6 +17,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { root } from "../test/support/platform.ts";
 import { startFakeJobApi } from "../test/transcoder/fake-job-api.ts";
 import { ensureFixtures, fixture } from "../test/transcoder/fixtures.ts";
 import { buildEncodeCommand, planEncode } from "../transcoder/encode.ts";
@@ -25,7 +26,7 @@ import { parseMpd } from "../transcoder/manifest.ts";
 import { runTranscodeJob } from "../transcoder/pipeline.ts";
 import { settingsFromEnv } from "../transcoder/settings.ts";
 import { assessSource } from "../transcoder/source.ts";
-import { fmt, printTable, root } from "./lib.ts";
+import { fmt, printTable } from "./lib.ts";
 
 const run = promisify(execFile);
 

@@ -3,11 +3,14 @@
  * offset in D1) against a bare Worker that streams the same bytes into one R2 put, in the same
  * local runtime; then memory for each upload size, each in a fresh runtime: the Worker isolate's
  * heap and buffers (what counts against the 128 MB limit in production), and the whole runtime's
- * peak RSS beside a bare put's (the local simulators and the allocator's caches included).
+ * peak RSS beside a bare put's (the local simulators and the allocator's caches included). Last,
+ * the classic endpoint with each form reader, side by side: the app's own streaming reader and
+ * @remix-run/multipart-parser (bench/multipart-library/worker.ts), throughput and isolate peak.
  */
 import { join } from "node:path";
-import { inspectIsolate } from "./isolate.ts";
-import { fmt, printTable, root, signUp, startWrangler } from "./lib.ts";
+import { type RunningWorker, root, signUp, startWrangler } from "../test/support/platform.ts";
+import { type IsolateInspector, inspectIsolate } from "./isolate.ts";
+import { fmt, printTable } from "./lib.ts";
 import { peakRss } from "./memory.ts";
 
 const MiB = 1024 * 1024;
@@ -51,6 +54,50 @@ async function tusUpload(url: string, key: string, size: number, progress = { by
   return (performance.now() - started) / 1000;
 }
 
+const FORM_BOUNDARY = "----streambuddy-bench-form";
+
+/**
+ * Uploads `size` file bytes through the classic endpoint: one multipart/form-data request with
+ * the title first, streamed (the platform's 100 MB request limit applies only in production).
+ */
+async function classicUpload(url: string, key: string, size: number): Promise<number> {
+  const head = Buffer.from(
+    `--${FORM_BOUNDARY}\r\nContent-Disposition: form-data; name="title"\r\n\r\nbench upload\r\n` +
+      `--${FORM_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="bench.mp4"\r\n` +
+      "Content-Type: video/mp4\r\n\r\n",
+  );
+  const end = Buffer.from(`\r\n--${FORM_BOUNDARY}--\r\n`);
+  let at = -1;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at < 0) {
+        controller.enqueue(head);
+        at = 0;
+      } else if (at < size) {
+        const n = Math.min(CHUNK, size - at);
+        controller.enqueue(block(at, n));
+        at += n;
+      } else {
+        controller.enqueue(end);
+        controller.close();
+      }
+    },
+  });
+  const started = performance.now();
+  const res = await fetch(`${url}/api/videos/upload/`, {
+    method: "POST",
+    headers: {
+      authorization: `Token ${key}`,
+      "content-type": `multipart/form-data; boundary=${FORM_BOUNDARY}`,
+      "content-length": String(head.length + size + end.length),
+    },
+    body,
+    duplex: "half",
+  } as RequestInit);
+  if (res.status !== 201) throw new Error(`classic upload failed: ${res.status} ${await res.text()}`);
+  return (performance.now() - started) / 1000;
+}
+
 /** Streams `size` bytes to the bare Worker: `/r2/` (one put) or `/r2-multipart/` (10 MiB parts). */
 async function barePut(
   url: string,
@@ -80,14 +127,7 @@ async function barePut(
   return (performance.now() - started) / 1000;
 }
 
-const quiet = [
-  "--var",
-  "LOG_LEVEL:error",
-  "--var",
-  "RATE_LIMIT_ENABLED:false",
-  "--var",
-  "TRANSCODER_URL:http://127.0.0.1:9",
-];
+const quiet = ["--var", "LOG_LEVEL:error", "--var", "RATE_LIMIT_ENABLED:false"];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mib = (bytes: number) => `${fmt(bytes / MiB)} MiB`;
@@ -97,7 +137,7 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
   const app = await startWrangler(join(root, "wrangler.toml"), 18831, quiet, { migrate: true });
   const bare = await startWrangler(join(root, "bench", "bare", "wrangler.toml"), 18832);
   try {
-    const key = await signUp(app.url, "uploader");
+    const key = (await signUp(app.url, "uploader")).key;
     const size = options.throughputBytes;
     const appTimes: number[] = [];
     const bareTimes: number[] = [];
@@ -132,7 +172,7 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
     );
     let appPeak = { peak: 0, idle: 0 };
     try {
-      const key = await signUp(fresh.url, "memory");
+      const key = (await signUp(fresh.url, "memory")).key;
       await tusUpload(fresh.url, key, 60 * MiB); // the first upload loads code and opens the stores
       const isolate = await inspectIsolate(inspectorPort);
       try {
@@ -209,4 +249,61 @@ export async function benchUploads(options: { throughputBytes: number; rounds: n
     rows.push(["isolate live after GC, largest/smallest upload", `${fmt(last / first, 2)} (flat is 1.00)`]);
   }
   printTable("Uploads: tus through the Worker vs a bare R2 put (same wrangler dev runtime)", rows);
+  await benchClassicFormReaders({ bytes: Math.min(options.throughputBytes, 384 * MiB), rounds: options.rounds });
+}
+
+/**
+ * The classic endpoint with each form reader, in two runtimes side by side (rounds alternate
+ * between them): MiB/s of the whole request, and the isolate's peak heap + buffers during it.
+ */
+async function benchClassicFormReaders(options: { bytes: number; rounds: number }) {
+  const readers = [
+    { name: "app's streaming reader", port: 18835, script: [] as string[] },
+    {
+      name: "@remix-run/multipart-parser",
+      port: 18836,
+      script: [join(root, "bench", "multipart-library", "worker.ts")],
+    },
+  ];
+  const runs: { app: RunningWorker; key: string; isolate: IsolateInspector; times: number[]; peak: number }[] = [];
+  const started: RunningWorker[] = [];
+  try {
+    for (const reader of readers) {
+      const inspectorPort = reader.port + 100;
+      const app = await startWrangler(
+        join(root, "wrangler.toml"),
+        reader.port,
+        [...quiet, "--inspector-port", String(inspectorPort), ...reader.script],
+        { migrate: true },
+      );
+      started.push(app);
+      const key = (await signUp(app.url, "classic")).key;
+      await classicUpload(app.url, key, 20 * MiB); // loads code and opens the stores
+      runs.push({ app, key, isolate: await inspectIsolate(inspectorPort), times: [], peak: 0 });
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const run of runs) {
+        const { result: seconds, peak } = await run.isolate.peakDuring(() =>
+          classicUpload(run.app.url, run.key, options.bytes),
+        );
+        run.times.push(seconds);
+        run.peak = Math.max(run.peak, peak.heap + peak.buffers);
+      }
+    }
+    const rate = (i: number) => options.bytes / MiB / median(runs[i]?.times ?? []);
+    const peak = (i: number) => runs[i]?.peak ?? 0;
+    const rows: [string, string][] = [
+      ["bytes per upload", `${fmt(options.bytes / MiB, 0)} MiB, ${options.rounds} rounds (median), one request each`],
+      ...readers.map((reader, i): [string, string] => [
+        reader.name,
+        `${fmt(rate(i))} MiB/s; isolate peak ${mib(peak(i))} (heap + buffers)`,
+      ]),
+      ["throughput ratio app's reader/library", fmt(rate(0) / rate(1), 2)],
+      ["isolate peak ratio library/app's reader", fmt(peak(1) / peak(0), 2)],
+    ];
+    printTable("Classic endpoint: the app's form reader vs @remix-run/multipart-parser (same runtime)", rows);
+  } finally {
+    for (const run of runs) run.isolate.close();
+    for (const app of started) await app.stop();
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { TranscodeJob } from "../shared/protocol.ts";
 import { createJobApiClient, JobApiError } from "./job-api.ts";
-import type { TranscodeJob } from "./protocol.ts";
 
 const job: TranscodeJob = {
   jobId: "job-1",

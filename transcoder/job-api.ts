@@ -3,7 +3,7 @@
  * first bytes of the source. Every call carries the job's Bearer token; transient failures
  * (network errors, 408, 429, 5xx) are retried with exponential backoff.
  */
-import { contentTypeOf, type JobEvent, OUTPUT_FILE_NAME, type TranscodeJob } from "./protocol.ts";
+import { contentTypeOf, type JobEvent, OUTPUT_FILE_NAME, type TranscodeJob } from "../shared/protocol.ts";
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 

@@ -8,18 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanupJobRuns, type JobRun, runFixtureJob } from "../test/transcoder/harness.ts";
+import { cleanupJobRuns, isRunning, type JobRun, runFixtureJob } from "../test/transcoder/harness.ts";
 
 afterAll(cleanupJobRuns);
-
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The job ended failed with one `failed` event, nothing stored, nothing left on disk. */
 async function expectFailed(run: JobRun, code: string) {

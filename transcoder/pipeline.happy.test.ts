@@ -5,6 +5,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OUTPUT_FILE_NAME } from "../shared/protocol.ts";
 import {
   type CompletedEvent,
   cleanupJobRuns,
@@ -16,7 +17,6 @@ import {
   streamInfo,
 } from "../test/transcoder/harness.ts";
 import { type MpdSummary, parseMpd } from "./manifest.ts";
-import { OUTPUT_FILE_NAME } from "./protocol.ts";
 
 afterAll(cleanupJobRuns);
 

@@ -14,6 +14,7 @@
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { EncodedRendition, FailureCode, JobEvent, RunnerJobState, TranscodeJob } from "../shared/protocol.ts";
 import {
   buildEncodeCommand,
   HLS_MASTER_NAME,
@@ -29,14 +30,13 @@ import { FfmpegError, probeMedia, type RunningFfmpeg, startFfmpeg } from "./ffmp
 import { createJobApiClient, type JobApiClient, JobApiError } from "./job-api.ts";
 import { displaySize } from "./ladder.ts";
 import { finishHlsMaster, finishHlsMediaPlaylist, parseMpd, peakBitrate, setMpdBandwidths } from "./manifest.ts";
-import type { FailureCode, JobEvent, JobStatus, Rendition, TranscodeJob } from "./protocol.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
 import { assessSource, explainProbeFailure, formatDuration, type SourceInfo, sniffContainer } from "./source.ts";
 import { startUploader } from "./uploader.ts";
 
 export interface RunContext {
   signal: AbortSignal;
-  onStatus: (update: Partial<Omit<JobStatus, "jobId">>) => void;
+  onStatus: (update: Partial<Omit<RunnerJobState, "jobId">>) => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   fetch?: typeof fetch;
   /** Defaults to the environment's settings ({@link settingsFromEnv}). */
@@ -300,7 +300,7 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
     // The MPD last: once it is stored, everything it points to is.
     await uploader.uploadNow(MANIFEST_NAME, Buffer.from(setMpdBandwidths(mpdText, peaks)));
 
-    const renditions: Rendition[] = mpd.representations.map((r) => ({
+    const renditions: EncodedRendition[] = mpd.representations.map((r) => ({
       id: r.id,
       kind: r.kind,
       width: r.kind === "video" ? r.width : null,

@@ -3,7 +3,7 @@
  * is refused (`not_video`, `unsupported`, `too_long`) in words a person uploading it understands.
  * Pure functions.
  */
-import type { FailureCode } from "./protocol.ts";
+import type { FailureCode } from "../shared/protocol.ts";
 
 /** The part of ffprobe's `-show_streams -show_format` report that is used here. */
 export interface ProbedStream {

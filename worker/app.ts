@@ -1,14 +1,16 @@
-import { optionalUser, registerSecuritySchemes } from "./lib/auth";
-import { jsonBodyLimit } from "./lib/body-limit";
-import { apiCors } from "./lib/cors";
-import { createApp } from "./lib/create-app";
-import { apiRateLimit } from "./lib/rate-limit";
+import { createApp } from "./app/create-app";
+import { registerSecuritySchemes } from "./app/openapi";
+import { optionalUser } from "./middleware/auth";
+import { jsonBodyLimit } from "./middleware/body-limit";
+import { apiCors } from "./middleware/cors";
+import { rateLimits } from "./middleware/rate-limit";
 import { adminRouter } from "./routes/admin/admin.index";
 import { authRouter } from "./routes/auth/auth.index";
 import { registerDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
 import { internalRouter } from "./routes/internal/internal.index";
 import { playbackRouter } from "./routes/playback/playback.index";
+import { ROUTE_RATE_LIMITS } from "./routes/rate-limits";
 import { registerUploadDocs, uploadsRouter } from "./routes/uploads/uploads.index";
 import { videosRouter } from "./routes/videos/videos.index";
 import { webhooksRouter } from "./routes/webhooks/webhooks.index";
@@ -17,10 +19,10 @@ import { webhooksRouter } from "./routes/webhooks/webhooks.index";
 export function buildApp() {
   const app = createApp();
   // API calls: CORS first (preflights end there, and every later answer, 401 and 429 included,
-  // carries the CORS headers); then the general rate limit, which resolves the caller to pick the
-  // user's or the client IP's counter (a bad key is counted against the IP before its 401);
-  // optionalUser() then only makes `c.var.user` explicit for the routes.
-  app.use("/api/*", apiCors(), apiRateLimit(), optionalUser());
+  // carries the CORS headers); then the rate limits of routes/rate-limits.ts, which resolve the
+  // caller to pick the user's or the client IP's counter (a bad key is counted against the IP
+  // before its 401); optionalUser() then only makes `c.var.user` explicit for the routes.
+  app.use("/api/*", apiCors(), rateLimits(ROUTE_RATE_LIMITS), optionalUser());
   // JSON bodies above MAX_JSON_BODY_BYTES are refused 413 before anything parses them.
   app.use("/api/*", jsonBodyLimit());
   registerSecuritySchemes(app);

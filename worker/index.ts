@@ -6,6 +6,7 @@ import { handleQueueBatch } from "./queue/consumer";
 // The container reaches the internal job API through this entrypoint (outbound interception).
 export { ContainerProxy } from "@cloudflare/containers";
 export { RateLimiter } from "./durable/rate-limiter";
+export { RunnerHub } from "./durable/runner-hub";
 export { UploadLock } from "./durable/upload-lock";
 export { Transcoder } from "./transcode/container";
 

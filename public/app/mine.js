@@ -4,10 +4,10 @@
  */
 import { ApiError, api, describeError, requireSession } from "./api.js";
 import { formatBytes, formatDate, formatDuration, h, STATUS_TEXT } from "./format.js";
+import { pollWhileVisible } from "./poll.js";
 
 const params = new URLSearchParams(location.search);
 const PAGE_SIZE = Math.min(100, Math.max(1, Number.parseInt(params.get("page_size") ?? "20", 10) || 20));
-const REFRESH_MS = 3000;
 const VISIBILITY_TEXT = { public: "Public", unlisted: "Unlisted", private: "Private" };
 
 const session = requireSession();
@@ -18,7 +18,8 @@ const editForm = document.querySelector("#edit-form");
 const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
 /** @type {Map<string, object>} */
 const shown = new Map();
-let refreshTimer;
+/** Looks at the list again while any video is still on its way (poll.js). */
+let listing;
 let editing = null;
 
 function pageHref(n) {
@@ -30,9 +31,20 @@ function pageHref(n) {
 const watchHref = (video) => `/watch?v=${encodeURIComponent(video.slug)}`;
 const inProgress = (video) => ["uploading", "queued", "processing"].includes(video.status);
 
+/** "next in line", "3 ahead in line", with the estimated start when the API gives one. */
+function queueText(video) {
+  const ahead = video.queue_position;
+  if (ahead === null || ahead === undefined) return "Queued: waiting for a runner";
+  const place = ahead === 0 ? "next in line" : `${ahead} ahead in line`;
+  const startsIn = video.estimated_start_at ? (Date.parse(video.estimated_start_at) - Date.now()) / 1000 : null;
+  if (startsIn === null || !Number.isFinite(startsIn)) return `Queued: ${place}`;
+  if (startsIn < 60) return `Queued: ${place}, starting in a moment`;
+  return `Queued: ${place}, starting in about ${Math.round(startsIn / 60)} min`;
+}
+
 function statusLine(video) {
   if (video.status === "processing") return `Processing: ${video.progress}%`;
-  if (video.status === "queued") return "Queued: waiting for a transcoder";
+  if (video.status === "queued") return queueText(video);
   if (video.status === "uploading") return "Upload not finished";
   return null;
 }
@@ -138,8 +150,8 @@ function render(videos) {
   for (const video of videos) shown.set(video.id, video);
 }
 
+/** Shows the current page of the list; resolves to whether anything on it is still changing. */
 async function load() {
-  clearTimeout(refreshTimer);
   try {
     const data = await api(`/api/videos/?mine=1&page=${page}&page_size=${PAGE_SIZE}`);
     errorBox.textContent = "";
@@ -156,18 +168,15 @@ async function load() {
     next.hidden = !data.next;
     prev.href = pageHref(page - 1);
     next.href = pageHref(page + 1);
-    if (data.results.some(inProgress)) refreshTimer = setTimeout(refreshWhenVisible, REFRESH_MS);
+    return data.results.some(inProgress);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return requireSession();
+    if (err instanceof ApiError && err.status === 401) {
+      requireSession();
+      return false;
+    }
     errorBox.textContent = describeError(err);
-    refreshTimer = setTimeout(refreshWhenVisible, REFRESH_MS * 3);
+    return true;
   }
-}
-
-/** No polling from a tab nobody looks at; it catches up when shown again. */
-function refreshWhenVisible() {
-  if (document.visibilityState === "visible") load();
-  else document.addEventListener("visibilitychange", load, { once: true });
 }
 
 function openEditor(video) {
@@ -235,7 +244,7 @@ async function remove(video) {
     item?.remove();
     shown.delete(video.id);
     (following?.querySelector("[data-action]") ?? document.querySelector("h1")).focus();
-    load();
+    listing.refresh();
   } catch (err) {
     errorBox.textContent = describeError(err);
   }
@@ -243,5 +252,5 @@ async function remove(video) {
 
 if (session) {
   document.querySelector("h1").tabIndex = -1;
-  load();
+  listing = pollWhileVisible(load);
 }

@@ -6,13 +6,13 @@
  */
 import { ApiError, api, authHeaders, describeError, requireSession } from "./api.js";
 import { formatBytes, formatSpeed, formatTimeLeft } from "./format.js";
+import { pollVideo } from "./poll.js";
 
 /** Each PATCH stays well below the platform's 100 MB request-body limit. */
 const MAX_CHUNK_SIZE = 50 * 1024 * 1024;
 /** tus-js-client's own retries for a failing request; after them we wait for the network. */
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
 const RECONNECT_DELAYS = [2000, 5000, 10000, 20000, 30000];
-const POLL_MS = 2000;
 
 const session = requireSession();
 const $ = (selector) => document.querySelector(selector);
@@ -313,7 +313,7 @@ async function finished() {
   }
   processing.hidden = false;
   processing.dataset.videoId = videoId;
-  pollProcessing(videoId);
+  followProcessing(videoId);
 }
 
 // ---- processing ---------------------------------------------------------------------------
@@ -339,20 +339,16 @@ function showProcessing(video) {
   watch.href = `/watch?v=${encodeURIComponent(video.slug)}`;
 }
 
-async function pollProcessing(videoId) {
-  try {
-    const video = await api(`/api/videos/${encodeURIComponent(videoId)}/`);
-    showProcessing(video);
-    if (video.status === "ready" || video.status === "failed") return;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) {
-      $("#processing-status").textContent = "This video no longer exists.";
-      return;
-    }
-    $("#processing-error").textContent = `Could not check on the video: ${describeError(err)}`;
-  }
-  setTimeout(() => {
-    if (document.visibilityState === "visible") pollProcessing(videoId);
-    else document.addEventListener("visibilitychange", () => pollProcessing(videoId), { once: true });
-  }, POLL_MS);
+function followProcessing(videoId) {
+  pollVideo(videoId, {
+    onVideo: showProcessing,
+    onError(err) {
+      if (err instanceof ApiError && err.status === 404) {
+        $("#processing-status").textContent = "This video no longer exists.";
+        return false;
+      }
+      $("#processing-error").textContent = `Could not check on the video: ${describeError(err)}`;
+      return true;
+    },
+  });
 }

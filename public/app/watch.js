@@ -3,11 +3,11 @@
  * menu (Auto and each rung); the HLS playlist in the <video> element itself elsewhere (Safari on
  * iPhone). The owner of a private video gets signed playback URLs in the video's JSON.
  */
-import { ApiError, api, describeError } from "./api.js";
+import { ApiError, describeError } from "./api.js";
 import { formatDate, formatDuration, STATUS_TEXT } from "./format.js";
+import { pollVideo } from "./poll.js";
 
 const DASH_PLAYER = "/vendor/dashjs/dash.mediaplayer.min.js";
-const POLL_MS = 3000;
 
 const $ = (selector) => document.querySelector(selector);
 const videoEl = $("#video");
@@ -90,8 +90,8 @@ async function play(video) {
   notice.textContent = "This browser can play neither MPEG-DASH nor HLS video.";
 }
 
-/** A video that is not ready yet: say where it stands and look again shortly. */
-async function waitUntilReady(video) {
+/** A video that is not ready yet: say where it stands (it is looked at again until it settles). */
+function showWaiting(video) {
   const text = {
     uploading: "This video is still being uploaded.",
     queued: "This video is queued for processing.",
@@ -99,36 +99,40 @@ async function waitUntilReady(video) {
     failed: `This video could not be processed${video.error?.message ? `: ${video.error.message}` : "."}`,
   }[video.status];
   notice.textContent = text ?? STATUS_TEXT[video.status];
-  if (video.status === "failed") return;
-  setTimeout(async () => {
-    try {
-      load(await api(`/api/videos/${encodeURIComponent(video.id)}/`));
-    } catch (err) {
-      notice.textContent = describeError(err);
-    }
-  }, POLL_MS);
 }
 
 function load(video) {
   showDetails(video);
-  if (video.status !== "ready") return waitUntilReady(video);
+  if (video.status !== "ready") return showWaiting(video);
   notice.textContent = "";
   return play(video).catch((err) => {
     notice.textContent = `The player could not start: ${describeError(err)}`;
   });
 }
 
-async function main() {
+function main() {
   if (!ref) {
     $("#error").textContent = "No video was given. Pick one in the library.";
     return;
   }
-  try {
-    await load(await api(`/api/videos/${encodeURIComponent(ref)}/`));
-  } catch (err) {
-    $("#error").textContent =
-      err instanceof ApiError && err.status === 404 ? "There is no such video, or it is private." : describeError(err);
-  }
+  let shown = false;
+  pollVideo(ref, {
+    onVideo(video) {
+      shown = true;
+      load(video);
+    },
+    onError(err) {
+      if (shown) {
+        notice.textContent = describeError(err);
+        return true;
+      }
+      $("#error").textContent =
+        err instanceof ApiError && err.status === 404
+          ? "There is no such video, or it is private."
+          : describeError(err);
+      return false;
+    },
+  });
 }
 
 main();

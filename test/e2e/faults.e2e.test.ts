@@ -1,16 +1,27 @@
 /**
- * Faults, end to end: the Worker restarted during a resumable upload, no transcoder reachable at
- * dispatch, and the source deleted in the middle of a job. After each, nothing is left behind in
- * R2 and no video is stuck in `processing`.
+ * Faults, end to end: the Worker restarted during a resumable upload and while runners long-poll,
+ * no runner at all for a while, and the source deleted in the middle of a job. After each, nothing
+ * is left behind in R2 and no video is stuck in `processing`.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type Account, register, sha256Response, storedObjects, waitForVideo } from "./api.ts";
-import { startPlatform } from "./platform.ts";
+import {
+  type Account,
+  issueRunnerToken,
+  localWrangler,
+  type Platform,
+  type RunnerProcess,
+  signUp,
+  startPlatform,
+  startRunnerProcess,
+  uniqueName,
+  workerLines,
+} from "../support/platform.ts";
+import { makeClip, uploadVideo } from "../support/videos.ts";
+import { adminAccount, getVideo, settledVideo, sha256Response, storedObjects, until, waitForVideo } from "./api.ts";
 
 const MiB = 1024 * 1024;
 const root = join(import.meta.dirname, "..", "..");
@@ -33,20 +44,20 @@ async function uploadSmall(api: string, account: Account, title: string) {
   return (await res.json()) as { id: string };
 }
 
-describe("with the Worker restarted and no transcoder reachable", () => {
+describe("with the Worker restarted, and no runner but those started by hand", () => {
   const stateDir = mkdtempSync(join(tmpdir(), "streambuddy-e2e-faults-state-"));
-  const options = {
-    apiPort: 38787,
-    transcoderPort: 38788,
-    stateDir,
-    // Jobs go nowhere: the dispatch is retried quickly (1, 2, 4, 8, 16 s), then the video fails.
-    env: { VAR_TRANSCODER_URL: "http://127.0.0.1:9", VAR_JOB_RETRY_BASE_SECONDS: "1" },
-  };
-  afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+  const options = { apiPort: 38787, transcoderPort: 38788, stateDir, localRunner: false };
+  let platform: Platform | undefined;
+  let runner: RunnerProcess | undefined;
+  afterAll(async () => {
+    await runner?.stop();
+    await platform?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
 
   it("resumes a tus upload across a restart of the Worker, byte for byte", async () => {
     let platform = await startPlatform(options);
-    const account = await register(platform.apiUrl, "restart");
+    const account = await signUp(platform.apiUrl, uniqueName("restart"));
     const data = randomBytes(24 * MiB);
     Buffer.from([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d]).copy(data, 0);
     const created = await fetch(`${platform.apiUrl}/api/uploads/`, {
@@ -90,61 +101,72 @@ describe("with the Worker restarted and no transcoder reachable", () => {
     }
   });
 
-  it("retries the dispatch, then fails the video with a readable reason, leaving only the original", async () => {
-    const platform = await startPlatform(options);
-    try {
-      const admin = await register(platform.apiUrl, "", "e2eadmin");
-      const account = await register(platform.apiUrl, "unreachable");
-      const video = await uploadSmall(platform.apiUrl, account, "Nobody home");
-      const states = await waitForVideo(platform.apiUrl, account, video.id, (v) => v.status === "failed", 120_000);
-      const last = states.at(-1);
-      expect(last?.error?.code).toBe("transcode_failed");
-      expect(last?.error?.message).toMatch(/No transcoder could be reached after \d+ deliveries/);
-      expect(states.some((s) => s.status === "processing")).toBe(false);
-      expect(await storedObjects(platform.apiUrl, admin, video.id)).toEqual([`sources/${video.id}`]);
-    } finally {
-      await platform.stop();
+  it("keeps a video queued while no runner exists, never failing it, and completes it once one comes", async () => {
+    platform = await startPlatform(options);
+    const admin = await adminAccount(platform.apiUrl);
+    const account = await signUp(platform.apiUrl, uniqueName("norunner"));
+    const video = await uploadSmall(platform.apiUrl, account, "Nobody home yet");
+    const running = platform;
+    await until(
+      () => workerLines(running).find((l) => l.msg === "units created" && l.videoId === video.id),
+      "the video's units",
+    );
+    // A while with nobody to claim it (several sweeps run meanwhile): it waits, first in line.
+    const deadline = Date.now() + 8_000;
+    while (Date.now() < deadline) {
+      expect(await getVideo(platform.apiUrl, account, video.id)).toMatchObject({
+        status: "queued",
+        error: null,
+        queue_position: 0,
+      });
+      await new Promise((r) => setTimeout(r, 500));
     }
+
+    const issued = await issueRunnerToken(platform.apiUrl, admin, "came-later");
+    runner = await startRunnerProcess({ apiUrl: platform.apiUrl, token: issued.token });
+    expect((await settledVideo(platform.apiUrl, account, video.id)).status).toBe("ready");
+    expect(runner.lines().find((l) => l.msg === "unit finished")).toMatchObject({
+      videoId: video.id,
+      outcome: "completed",
+    });
+  });
+
+  it("lets runners long-poll through a restart of the Worker: they reconnect and carry on", async () => {
+    const hand = runner as RunnerProcess;
+    // The runner is waiting in a claim when the Worker goes away.
+    await until(async () => {
+      const health = (await (await fetch(hand.healthUrl)).json()) as { state: string };
+      return health.state === "claiming" ? true : undefined;
+    }, "the runner to wait for work");
+    await platform?.stop();
+    platform = await startPlatform(options);
+    const account = await signUp(platform.apiUrl, uniqueName("after"));
+    const video = await uploadSmall(platform.apiUrl, account, "After the restart");
+    expect((await settledVideo(platform.apiUrl, account, video.id)).status).toBe("ready");
+    const lines = hand.lines().map((l) => l.msg);
+    // It lost the Worker, retried, found it again, and took the new unit.
+    expect(lines).toContain("claim failed; retrying");
+    expect(lines.lastIndexOf("worker reachable again")).toBeGreaterThan(lines.indexOf("claim failed; retrying"));
+    expect(hand.lines().find((l) => l.msg === "unit started" && l.videoId === video.id)).toBeTruthy();
+    expect(hand.process.exitCode).toBeNull();
   });
 });
 
 describe("with the source deleted in the middle of a job", () => {
   const api = inject("apiUrl");
-  const transcoder = inject("transcoderUrl");
+  const localRunner = inject("runnerUrl");
   const stateDir = inject("stateDir");
 
   it("fails the video cleanly: a reason, no stuck status, no partial outputs", async () => {
-    const admin = await register(api, "", "e2eadmin").catch(() => null);
-    const adminAccount = admin ?? (await login(api, "e2eadmin"));
-    const account = await register(api, "gone");
-    const path = join(work, "long.mp4");
-    execFileSync("ffmpeg", [
-      ...[
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=1280x720:rate=30:duration=30",
-      ],
-      ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path],
-    ]);
-    const form = new FormData();
-    form.append("title", "Source goes away");
-    form.append("file", new Blob([readFileSync(path)], { type: "video/mp4" }), "long.mp4");
-    const res = await fetch(`${api}/api/videos/upload/`, { method: "POST", headers: account.auth, body: form });
-    const video = (await res.json()) as { id: string };
+    const admin = await adminAccount(api);
+    const account = await signUp(api, uniqueName("gone"));
+    const path = makeClip(join(work, "long.mp4"), { seconds: 30, width: 1280, height: 720, audio: false });
+    const video = await uploadVideo(api, account, path, "Source goes away");
     await waitForVideo(api, account, video.id, (v) => v.status === "processing" && v.progress >= 5, 120_000);
-    // The source disappears from storage, and the transcoder working on it dies with it: the
-    // retry finds nothing to read.
-    execFileSync(
-      join(root, "node_modules", ".bin", "wrangler"),
-      ["r2", "object", "delete", `streambuddy-media/sources/${video.id}`, "--local", "--persist-to", stateDir],
-      { cwd: root, env: { ...process.env, CI: "true" }, stdio: "ignore" },
-    );
-    const { pid } = (await (await fetch(`${transcoder}/healthz`)).json()) as { pid: number };
+    // The source disappears from storage, and the runner working on it dies with it: npm start
+    // starts it again, and the attempts after that find nothing to read.
+    localWrangler(["r2", "object", "delete", `streambuddy-media/sources/${video.id}`], stateDir);
+    const { pid } = (await (await fetch(`${localRunner}/healthz`)).json()) as { pid: number };
     process.kill(pid, "SIGKILL");
     const states = await waitForVideo(
       api,
@@ -156,16 +178,6 @@ describe("with the source deleted in the middle of a job", () => {
     const last = states.at(-1);
     expect(last?.status).toBe("failed");
     expect(last?.error?.message.length).toBeGreaterThan(10);
-    expect(await storedObjects(api, adminAccount, video.id)).toEqual([]);
+    expect(await storedObjects(api, admin, video.id)).toEqual([]);
   });
 });
-
-async function login(api: string, username: string): Promise<Account> {
-  const res = await fetch(`${api}/api/auth/login/`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: "a long enough password" }),
-  });
-  const { key } = (await res.json()) as { key: string };
-  return { key, username, auth: { authorization: `Token ${key}` } };
-}

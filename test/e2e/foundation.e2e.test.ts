@@ -1,12 +1,13 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchBrowser, localOnlyContext } from "./browser.ts";
 
 const api = inject("apiUrl");
-const transcoder = inject("transcoderUrl");
+const runner = inject("runnerUrl");
 
 describe("npm start", () => {
-  it("serves the API's health, description and docs, and the transcoder's health", async () => {
+  it("serves the API's health, description and docs, and the local runner's health", async () => {
     expect(await (await fetch(`${api}/healthz`)).json()).toEqual({ ok: true });
     const doc = (await (await fetch(`${api}/openapi.json`)).json()) as { openapi: string };
     expect(doc.openapi).toBe("3.1.0");
@@ -15,7 +16,15 @@ describe("npm start", () => {
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type")).toContain("text/html");
     }
-    expect(await (await fetch(`${transcoder}/healthz`)).json()).toMatchObject({ ok: true });
+    expect(await (await fetch(`${runner}/healthz`)).json()).toMatchObject({ ok: true });
+  });
+
+  it("serves an API description that an OpenAPI 3.1 validator accepts", async () => {
+    const doc = await (await fetch(`${api}/openapi.json`)).json();
+    // Schema and semantic checks (unique operation ids, declared path parameters, resolvable $refs);
+    // it throws with every problem listed.
+    const validated = await SwaggerParser.validate(doc);
+    expect(validated.info.license).toMatchObject({ name: "MIT", identifier: "MIT" });
   });
 });
 

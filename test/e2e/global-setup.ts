@@ -1,10 +1,10 @@
 import type { TestProject } from "vitest/node";
-import { startPlatform } from "./platform.ts";
+import { startPlatform } from "../support/platform.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     apiUrl: string;
-    transcoderUrl: string;
+    runnerUrl: string;
     stateDir: string;
   }
 }
@@ -16,7 +16,7 @@ export default async function setup(project: TestProject) {
     transcoderPort: Number(process.env.E2E_TRANSCODER_PORT ?? 18788),
   });
   project.provide("apiUrl", platform.apiUrl);
-  project.provide("transcoderUrl", platform.transcoderUrl);
+  project.provide("runnerUrl", platform.runnerUrl);
   project.provide("stateDir", platform.stateDir);
   return () => platform.stop();
 }

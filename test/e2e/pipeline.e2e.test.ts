@@ -1,45 +1,38 @@
 /**
  * The whole pipeline as `npm start` runs it: upload → queued → processing → ready, the MPD in a
  * real DASH player (dash.js in Chromium) with forced rung switches, private playback through a
- * signed path, a transcoder killed mid-encode, and duplicate dispatches.
+ * signed path, the runner crashing mid-encode, and a video's queue message delivered again.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type Account, getVideo, register, type VideoState, waitForVideo } from "./api.ts";
+import { type Account, signUp, uniqueName } from "../support/platform.ts";
+import { makeClip, uploadVideo } from "../support/videos.ts";
+import {
+  adminAccount,
+  getVideo,
+  listRunners,
+  type RunnerListing,
+  storedObjects,
+  type VideoState,
+  waitForVideo,
+} from "./api.ts";
 import { launchBrowser, localOnlyContext } from "./browser.ts";
 
 const api = inject("apiUrl");
-const transcoder = inject("transcoderUrl");
+const localRunner = inject("runnerUrl");
 const work = mkdtempSync(join(tmpdir(), "streambuddy-e2e-pipeline-"));
 
 /** A `seconds`-long 720p clip with stereo audio, made by ffmpeg. */
-function clip(seconds: number): string {
-  const path = join(work, `clip-${seconds}s.mp4`);
-  execFileSync("ffmpeg", [
-    ...["-hide_banner", "-loglevel", "error", "-y"],
-    ...["-f", "lavfi", "-i", `testsrc2=size=1280x720:rate=30:duration=${seconds}`],
-    ...["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-    ...["-ac", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path],
-  ]);
-  return path;
-}
+const clip = (seconds: number) => makeClip(join(work, `clip-${seconds}s.mp4`), { seconds, width: 1280, height: 720 });
 
-async function upload(account: Account, path: string, title: string, extra: Record<string, string> = {}) {
-  const form = new FormData();
-  form.append("title", title);
-  for (const [k, v] of Object.entries(extra)) form.append(k, v);
-  form.append("file", new Blob([readFileSync(path)], { type: "video/mp4" }), "clip.mp4");
-  const res = await fetch(`${api}/api/videos/upload/`, { method: "POST", headers: account.auth, body: form });
-  expect(res.status).toBe(201);
-  return (await res.json()) as VideoState & { slug: string };
-}
+const upload = (account: Account, path: string, title: string, extra: Record<string, string> = {}) =>
+  uploadVideo(api, account, path, title, extra);
 
-const transcoderHealth = async () =>
-  (await (await fetch(`${transcoder}/healthz`)).json()) as { running: number; accepted: number; pid: number };
+const runnerHealth = async () =>
+  (await (await fetch(`${localRunner}/healthz`)).json()) as { pid: number; state: string };
 
 /** Loads dash.js from this deployment into a page and plays `mpd`; returns helpers to drive it. */
 async function player(page: Page, mpd: string) {
@@ -109,7 +102,7 @@ let account: Account;
 let source: string;
 beforeAll(async () => {
   browser = await launchBrowser();
-  account = await register(api, "pipe");
+  account = await signUp(api, uniqueName("pipe"));
   source = clip(24);
 });
 afterAll(async () => {
@@ -172,10 +165,18 @@ describe("the transcoding pipeline", () => {
 });
 
 describe("the pipeline under faults", () => {
-  it("retries a job whose transcoder was killed mid-encode, and completes it", async () => {
+  let admin: Account;
+  beforeAll(async () => {
+    admin = await adminAccount(api);
+  });
+  const local = async () => (await listRunners(api, admin)).find((r) => r.kind === "local") as RunnerListing;
+
+  it("gives the unit of a runner that crashed mid-encode back when npm start restarts it, and completes it", async () => {
     const video = await upload(account, source, "Killed midway");
-    const before = await transcoderHealth();
+    const before = await runnerHealth();
     await waitForVideo(api, account, video.id, (v) => v.status === "processing" && v.progress >= 5, 120_000);
+    const held = await local();
+    expect(held.current_unit).toMatchObject({ video_id: video.id, attempt: 1 });
     process.kill(before.pid, "SIGKILL");
     const states = await waitForVideo(
       api,
@@ -184,24 +185,35 @@ describe("the pipeline under faults", () => {
       (v) => v.status === "ready" || v.status === "failed",
       240_000,
     );
-    const statuses = states.map((s) => s.status);
-    expect(statuses.at(-1)).toBe("ready");
-    // The job went back in line once its transcoder fell silent.
-    expect(statuses.indexOf("queued")).toBeGreaterThan(statuses.indexOf("processing"));
-    const after = await transcoderHealth();
+    expect(states.at(-1)?.status).toBe("ready");
+    // The restarted runner's first claim gave the unit back (a lost attempt), and it ran again.
+    const after = await runnerHealth();
     expect(after.pid).not.toBe(before.pid);
+    const now = await local();
+    expect(now.units_failed).toBe(held.units_failed + 1);
+    expect(now.units_done).toBe(held.units_done + 1);
   });
 
-  it("never starts a second encode for a duplicate request while one runs", async () => {
+  it("makes one job of a video whose queue message is delivered again while its unit runs", async () => {
     const video = await upload(account, source, "Asked twice");
     await waitForVideo(api, account, video.id, (v) => v.status === "processing", 120_000);
-    const { accepted } = await transcoderHealth();
+    const before = await local();
     for (let i = 0; i < 3; i++) {
+      // The same version asked for again: the same {videoId} message goes on the queue.
       const res = await fetch(`${api}/api/videos/${video.id}/reprocess/`, { method: "POST", headers: account.auth });
       expect(res.status).toBe(202);
     }
     await waitForVideo(api, account, video.id, (v) => v.status === "ready", 240_000);
-    expect((await transcoderHealth()).accepted).toBe(accepted);
     expect((await getVideo(api, account, video.id)).status).toBe("ready");
+    const after = await local();
+    expect(after.units_done).toBe(before.units_done + 1);
+    expect(after.units_failed).toBe(before.units_failed);
+    // One version folder: one job made it.
+    const versions = new Set(
+      (await storedObjects(api, admin, video.id))
+        .filter((key) => key.startsWith(`videos/${video.id}/`))
+        .map((key) => key.split("/")[2]),
+    );
+    expect(versions.size).toBe(1);
   });
 });

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { register, sha256File, sha256Response } from "./api.ts";
+import { signUp } from "../support/platform.ts";
+import { sha256File, sha256Response } from "./api.ts";
 
 const api = inject("apiUrl");
 const MiB = 1024 * 1024;
@@ -39,7 +40,7 @@ function runClient(args: string[], onLine: (line: string, child: ChildProcess) =
 
 describe("resumable upload with a stock tus client", () => {
   it("survives the client being killed midway and ends byte-identical", async () => {
-    const account = await register(api);
+    const account = await signUp(api);
     const file = mp4LikeFile(64 * MiB);
     const storage = join(work, "tus-urls.json");
     const args = [`${api}/api/uploads/`, account.key, file, storage, String(8 * MiB)];
@@ -70,7 +71,7 @@ describe("resumable upload with a stock tus client", () => {
 
 describe("refusals over a real connection", () => {
   it("answers a text file sent through tus with 415 while the client is still sending", async () => {
-    const account = await register(api);
+    const account = await signUp(api);
     const text = Buffer.from("this is plain text pretending to be an mp4\n".repeat(200_000));
     const meta = (o: Record<string, string>) =>
       Object.entries(o)

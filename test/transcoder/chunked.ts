@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
 import { promisify } from "node:util";
+import { contentTypeOf } from "../../shared/protocol.ts";
 import { type ChunkingOptions, type ChunkPlan, planChunks } from "../../transcoder/chunked/plan.ts";
 import { startAudioEncode, startChunkEncode, type UnitOutput } from "../../transcoder/chunked/run.ts";
 import {
@@ -21,7 +22,6 @@ import {
   planEncode,
 } from "../../transcoder/encode.ts";
 import { probeMedia, startFfmpeg } from "../../transcoder/ffmpeg.ts";
-import { contentTypeOf } from "../../transcoder/protocol.ts";
 import { assessSource, type SourceInfo } from "../../transcoder/source.ts";
 import { type FakeJobApi, startFakeJobApi } from "./fake-job-api.ts";
 import { TEST_PRESET } from "./harness.ts";

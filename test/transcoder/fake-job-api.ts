@@ -1,8 +1,8 @@
 /**
  * A stand-in for the Worker's internal job API, so the transcoder can be tested (and benchmarked)
- * on its own: serves one source file at `/internal/jobs/<jobId>/source` with Range support,
- * stores PUT files, records events, and checks the Bearer token, file names and event schema
- * like the real API does.
+ * on its own: serves one source file at `<basePath>/source` with Range support, stores PUT files,
+ * records events, and checks the Bearer token, file names and event schema like the real API
+ * does. `basePath` is `/internal/jobs/<jobId>` unless a unit's `/internal/units/<unitId>` is given.
  */
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
@@ -10,12 +10,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type JobEvent, JobEventSchema, OUTPUT_FILE_NAME, type TranscodeJob } from "../../transcoder/protocol.ts";
+import { type JobEvent, JobEventSchema, OUTPUT_FILE_NAME, type TranscodeJob } from "../../shared/protocol.ts";
 
 export interface FakeJobApiOptions {
   /** Path of the file served as the source. */
   source: string;
   jobId?: string;
+  /** Where the API sits on the server (default `/internal/jobs/<jobId>`). */
+  basePath?: string;
   token?: string;
   /** Keep PUT bodies in a directory (default) or only count their bytes. */
   keepFiles?: boolean;
@@ -24,6 +26,8 @@ export interface FakeJobApiOptions {
   /** Called when a file has been stored. */
   onPut?: (name: string, size: number) => void;
   onEvent?: (event: JobEvent) => void;
+  /** Answers an event with this status instead of taking it (e.g. 410: the attempt is over). */
+  refuseEvent?: (event: JobEvent) => number | null;
 }
 
 export interface FakeJobApi {
@@ -37,6 +41,8 @@ export interface FakeJobApi {
   /** Names refused because they did not match OUTPUT_FILE_NAME. */
   rejectedNames: string[];
   events: JobEvent[];
+  /** Events answered by `refuseEvent`'s status instead of taken. */
+  refusedEvents: JobEvent[];
   /** Events that did not match the protocol schema. */
   invalidEvents: unknown[];
   /** Source requests, with their Range header. */
@@ -67,9 +73,10 @@ export async function startFakeJobApi(options: FakeJobApiOptions): Promise<FakeJ
   const putAttempts = new Map<string, number>();
   const rejectedNames: string[] = [];
   const events: JobEvent[] = [];
+  const refusedEvents: JobEvent[] = [];
   const invalidEvents: unknown[] = [];
   const sourceRequests: (string | null)[] = [];
-  const prefix = `/internal/jobs/${jobId}/`;
+  const prefix = `${options.basePath ?? `/internal/jobs/${jobId}`}/`;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://fake").pathname;
@@ -146,6 +153,11 @@ export async function startFakeJobApi(options: FakeJobApiOptions): Promise<FakeJ
         invalidEvents.push(raw);
         return send(res, 400, { error: { code: "validation_error" } });
       }
+      const refusal = options.refuseEvent?.(parsed.data) ?? null;
+      if (refusal !== null) {
+        refusedEvents.push(parsed.data);
+        return send(res, refusal, { error: { code: "refused" } });
+      }
       events.push(parsed.data);
       options.onEvent?.(parsed.data);
       return send(res, 200, { ok: true });
@@ -171,6 +183,7 @@ export async function startFakeJobApi(options: FakeJobApiOptions): Promise<FakeJ
     putAttempts,
     rejectedNames,
     events,
+    refusedEvents,
     invalidEvents,
     sourceRequests,
     job: (overrides = {}) => ({

@@ -7,8 +7,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { promisify } from "node:util";
+import type { JobEvent, RunnerJobState, TranscodeJob } from "../../shared/protocol.ts";
 import { runTranscodeJob } from "../../transcoder/pipeline.ts";
-import type { JobEvent, JobStatus, TranscodeJob } from "../../transcoder/protocol.ts";
 import type { TranscoderSettings } from "../../transcoder/settings.ts";
 import { type FakeJobApi, startFakeJobApi } from "./fake-job-api.ts";
 import { fixture } from "./fixtures.ts";
@@ -22,7 +22,7 @@ export type ProgressEvent = Extract<JobEvent, { type: "progress" }>;
 export interface JobRun {
   api: FakeJobApi;
   job: TranscodeJob;
-  status: Omit<JobStatus, "jobId">;
+  status: Omit<RunnerJobState, "jobId">;
   logs: { msg: string; fields?: Record<string, unknown> }[];
   /** Parent of the job's scratch directory; empty again after the job. */
   workDir: string;
@@ -67,7 +67,7 @@ export async function runFixtureJob(source: string, options: RunOptions = {}): P
     await rm(workDir, { recursive: true, force: true });
   });
   const job = api.job(options.job);
-  const status: Omit<JobStatus, "jobId"> = { state: "accepted", progress: 0, error: null };
+  const status: Omit<RunnerJobState, "jobId"> = { state: "accepted", progress: 0, error: null };
   const logs: JobRun["logs"] = [];
   await runTranscodeJob(job, {
     signal: controller.signal,
@@ -88,6 +88,16 @@ export async function runFixtureJob(source: string, options: RunOptions = {}): P
     progress: api.events.filter((e): e is ProgressEvent => e.type === "progress"),
     ffmpegPid: typeof pid === "number" ? pid : undefined,
   };
+}
+
+/** Whether a process (an ffmpeg a test started) still runs. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function ffprobeJson(path: string, args: string[]): Promise<Record<string, unknown>> {

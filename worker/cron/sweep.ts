@@ -1,57 +1,49 @@
-import { lt } from "drizzle-orm";
-import { createDb, type Database } from "../db/client";
-import { uploads } from "../db/schema";
-import { createLogger, type Logger, parseLogLevel } from "../lib/logger";
-import { loadSettings, type Settings } from "../lib/settings";
-import { createDispatcher, type TranscoderDispatcher } from "../transcode/dispatcher";
-import { deletePrefix, failJob, requeueJob, staleJobs, versionPrefix } from "../transcode/jobs";
-import { discardSession } from "../uploads/resumable";
-import { deleteVideoRow } from "../videos/videos.data";
+import { and, eq, lt, notExists, sql } from "drizzle-orm";
+import { createLogger, type Logger } from "../app/logger";
+import { logSettingsError, SettingsError } from "../app/settings";
+import type { Database } from "../db/client";
+import { jobs, uploads, workUnits } from "../db/schema";
+import { createServices, type Services } from "../services";
 
-interface SweepDeps {
-  db: Database;
-  media: R2Bucket;
-  queue: Queue;
-  /** The webhooks queue. */
-  events?: Queue;
-  settings: Settings;
-  dispatcher: TranscoderDispatcher;
-  logger: Logger;
+import { createUnits, expireLeases, type TranscodeDeps } from "../transcode/lifecycle";
+import { backlog } from "../transcode/scheduler";
+import { mediaSessions, UploadSession } from "../uploads/session";
+import { dropVideoUpload } from "../uploads/video-upload";
+
+/** A queued job older than this without units lost its queue message: the sweep creates them. */
+export const STRANDED_JOB_MS = 5 * 60_000;
+
+/**
+ * Transcoding that needs a nudge: units whose lease ran out go back to pending (or fail their
+ * video after too many lost leases); queued jobs whose message never got their units created
+ * get them; and while units wait, runners are woken (the pool starts containers for them).
+ */
+export async function sweepTranscoding(deps: TranscodeDeps, now = Date.now()) {
+  const leases = await expireLeases(deps, now);
+  const stranded = await deps.db
+    .select({ videoId: jobs.videoId })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.status, "queued"),
+        lt(jobs.createdAt, new Date(now - STRANDED_JOB_MS)),
+        notExists(deps.db.select({ id: workUnits.id }).from(workUnits).where(sql`${workUnits.jobId} = ${jobs.id}`)),
+      ),
+    )
+    .limit(100)
+    .all();
+  for (const { videoId } of stranded) await createUnits(deps, videoId, now);
+  const waiting = await backlog(deps.db);
+  if (waiting.pending > 0) await deps.runners.wake();
+  return { ...leases, admitted: stranded.length, pending: waiting.pending, running: waiting.running };
 }
 
 /**
- * Jobs whose transcoder stopped reporting (the lease ran out): back in the queue while attempts
- * remain, `failed` with a readable reason after the last one.
+ * Upload sessions past their expiry (a tus upload's `Upload-Expires`, or a classic upload whose
+ * request never ended): the R2 multipart upload is aborted and the held bytes, the upload row and
+ * its never-finished video are deleted. Finished uploads only lose their row (their video lives on).
  */
-export async function sweepStaleJobs(deps: SweepDeps, now = Date.now()) {
-  const { db, settings, logger } = deps;
-  let requeued = 0;
-  let failed = 0;
-  for (const job of await staleJobs(db, now)) {
-    const log = logger.child({ jobId: job.id, videoId: job.videoId, attempt: job.attempts });
-    await deps.dispatcher.release(job.id).catch(() => {});
-    if (job.attempts >= settings.jobs.maxAttempts) {
-      const minutes = Math.round(settings.jobs.staleAfterSeconds / 60);
-      const reason = `The transcoder stopped reporting ${job.attempts} times (no word for ${minutes || 1} min each); giving up`;
-      await failJob(db, job, "transcode_failed", reason, { now, events: deps.events });
-      await deletePrefix(deps.media, versionPrefix(job.videoId, job.version));
-      log.warn("job failed", { code: "transcode_failed", reason });
-      failed++;
-    } else if (await requeueJob(db, job, now)) {
-      await deps.queue.send({ videoId: job.videoId });
-      log.warn("job retried", { reason: "no event before the lease ran out" });
-      requeued++;
-    }
-  }
-  return { requeued, failed };
-}
-
-/**
- * Resumable uploads past their `Upload-Expires`: the R2 multipart upload is aborted and the held
- * bytes, the upload row and its never-finished video are deleted. Finished uploads only lose
- * their row (their video lives on).
- */
-export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" | "logger">, now = Date.now()) {
+export async function sweepExpiredUploads(deps: { db: Database; media: R2Bucket; logger: Logger }, now = Date.now()) {
   const { db, media, logger } = deps;
   const expired = await db
     .select()
@@ -60,32 +52,31 @@ export async function sweepExpiredUploads(deps: Pick<SweepDeps, "db" | "media" |
     .limit(100)
     .all();
   let aborted = 0;
-  for (const session of expired) {
-    const finished = session.length !== null && session.offset === session.length;
-    await discardSession(db, media, session);
-    if (!finished) {
-      await deleteVideoRow(db, session.videoId);
-      logger.info("upload expired", { videoId: session.videoId, offset: session.offset, length: session.length });
-      aborted++;
+  const store = mediaSessions(db, media);
+  for (const row of expired) {
+    const session = new UploadSession(store, row);
+    if (session.complete) {
+      await session.abort();
+      continue;
     }
+    await dropVideoUpload(store, session);
+    logger.info("upload expired", { videoId: session.videoId, offset: session.offset, length: session.length });
+    aborted++;
   }
   return { expired: expired.length, aborted };
 }
 
 /** The periodic sweep (wrangler.toml [triggers]). */
 export async function runScheduledSweep(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
-  const settings = loadSettings(env as unknown as Record<string, unknown>);
-  const logger = createLogger({ cron: controller.cron }, parseLogLevel(settings.logLevel));
-  const deps = {
-    db: createDb(env.DB),
-    media: env.MEDIA,
-    queue: env.TRANSCODE_QUEUE,
-    events: env.WEBHOOK_QUEUE,
-    settings,
-    dispatcher: createDispatcher(env, settings),
-    logger,
-  };
-  const jobsResult = await sweepStaleJobs(deps);
-  const uploadsResult = await sweepExpiredUploads(deps);
-  logger.info("sweep", { jobs: jobsResult, uploads: uploadsResult });
+  let services: Services;
+  try {
+    services = createServices(env, { cron: controller.cron });
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    logSettingsError(createLogger({ cron: controller.cron }), err, "refusing to sweep");
+    return;
+  }
+  const transcoding = await sweepTranscoding(services);
+  const uploadsResult = await sweepExpiredUploads(services);
+  services.logger.info("sweep", { transcoding, uploads: uploadsResult });
 }

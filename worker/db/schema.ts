@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { UNIT_KINDS } from "../../shared/protocol";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 const timestamps = {
@@ -130,10 +131,12 @@ export const uploads = sqliteTable(
   (t) => [index("uploads_expires").on(t.expiresAt)],
 );
 
-export const JOB_STATUSES = ["queued", "dispatched", "running", "completed", "failed"] as const;
+export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** A job in these states is the video's unfinished job: at most one per video. */
+export const ACTIVE_JOB_STATUSES = ["queued", "running"] as const;
 
-/** One transcode attempt series for one output version of a video. */
+/** One output version of a video: the request, its parameters and its outcome. Its work is in `work_units`. */
 export const jobs = sqliteTable(
   "jobs",
   {
@@ -143,22 +146,109 @@ export const jobs = sqliteTable(
       .references(() => videos.id, { onDelete: "cascade" }),
     version: text("version").notNull(),
     status: text("status", { enum: JOB_STATUSES }).notNull().default("queued"),
-    attempts: integer("attempts").notNull().default(0),
-    /** The dispatch lease: no second encode starts while it holds. */
-    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
-    lastEventAt: integer("last_event_at", { mode: "timestamp_ms" }),
+    /** The highest rung this version may get, as a height: the upload's max_resolution when it was asked for. */
+    maxHeight: integer("max_height").notNull().default(1080),
+    /** Copied to the job's units: higher is claimed first within a round of the fair order. */
+    priority: integer("priority").notNull().default(0),
+    /** 0–100: the mean of its units' progress. */
     progress: integer("progress").notNull().default(0),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    ...timestamps,
+  },
+  (t) => [
+    index("jobs_video").on(t.videoId),
+    index("jobs_status").on(t.status),
+    // At most one unfinished job per video: a duplicate request can never start a second version.
+    uniqueIndex("jobs_one_active_per_video").on(t.videoId).where(sql`${t.status} in ('queued', 'running')`),
+  ],
+);
+
+export const RUNNER_KINDS = ["remote", "container", "local"] as const;
+export type RunnerKind = (typeof RUNNER_KINDS)[number];
+
+/** Whoever claims work: an admin-issued remote runner, a platform container, or `npm start`'s local runner. */
+export const runners = sqliteTable(
+  "runners",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: RUNNER_KINDS }).notNull(),
+    /** SHA-256 of the runner token; the token itself is shown once (or handed to a container at its start). */
+    tokenHash: text("token_hash").notNull(),
+    createdAt: timestamps.createdAt,
+    lastContactAt: integer("last_contact_at", { mode: "timestamp_ms" }),
+    /** Set: every claim and event of this runner is refused. */
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    /** The unit it claimed last, while it holds it. */
+    currentUnitId: text("current_unit_id"),
+    unitsDone: integer("units_done").notNull().default(0),
+    unitsFailed: integer("units_failed").notNull().default(0),
+    /** Wall seconds from claim to completion of its done units, and the media seconds they covered. */
+    encodeSeconds: real("encode_seconds").notNull().default(0),
+    mediaSeconds: real("media_seconds").notNull().default(0),
+  },
+  (t) => [uniqueIndex("runners_token_hash").on(t.tokenHash), index("runners_kind").on(t.kind, t.lastContactAt)],
+);
+
+export const UNIT_STATUSES = ["pending", "running", "done", "failed", "cancelled"] as const;
+export type UnitStatus = (typeof UNIT_STATUSES)[number];
+
+/** The work of a job, claimed by runners one unit at a time under a lease. */
+export const workUnits = sqliteTable(
+  "work_units",
+  {
+    id: text("id").primaryKey(),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    videoId: text("video_id")
+      .notNull()
+      .references(() => videos.id, { onDelete: "cascade" }),
+    /** The video's owner: claims are fair across owners. */
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: UNIT_KINDS }).notNull(),
+    /** Its place within the job (chunk 0, 1, …). */
+    sequence: integer("sequence").notNull().default(0),
+    priority: integer("priority").notNull().default(0),
+    status: text("status", { enum: UNIT_STATUSES }).notNull().default("pending"),
+    /** The runner holding it while it runs. */
+    runnerId: text("runner_id").references(() => runners.id, { onDelete: "set null" }),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    /** Claims so far: each claim is a new attempt, and unit tokens are bound to it. */
+    attempt: integer("attempt").notNull().default(0),
+    /** Attempts that ended in the unit's own failure (counted against UNIT_MAX_ATTEMPTS). */
+    failures: integer("failures").notNull().default(0),
+    /** Attempts whose runner stopped reporting (counted apart, against UNIT_MAX_LEASE_EXPIRIES). */
+    leaseExpiries: integer("lease_expiries").notNull().default(0),
+    /** 0–100 within the unit. */
+    progress: integer("progress").notNull().default(0),
+    /** When the latest attempt was claimed, when its runner first reported progress, when the unit ended. */
+    claimedAt: integer("claimed_at", { mode: "timestamp_ms" }),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    /** What the runner needs besides the job (JSON; e.g. a time range for a chunk). */
+    input: text("input").notNull().default("{}"),
+    /** What the runner reported on completion (JSON). */
+    result: text("result"),
     errorCode: text("error_code"),
     errorMessage: text("error_message"),
     ...timestamps,
   },
   (t) => [
-    index("jobs_video").on(t.videoId),
-    index("jobs_status").on(t.status, t.leaseUntil),
-    // At most one unfinished job per video: a duplicate enqueue can never start a second encode.
-    uniqueIndex("jobs_one_active_per_video")
-      .on(t.videoId)
-      .where(sql`${t.status} in ('queued', 'dispatched', 'running')`),
+    // A job's units are created once: a duplicate delivery inserts nothing.
+    uniqueIndex("work_units_job_kind_sequence").on(t.jobId, t.kind, t.sequence),
+    // The claim: pending units in order, each owner's running count and last claim.
+    index("work_units_status_order").on(t.status, t.priority, t.createdAt),
+    index("work_units_owner_status").on(t.ownerId, t.status),
+    index("work_units_owner_claimed").on(t.ownerId, t.claimedAt),
+    // The sweep: running units whose lease ran out.
+    index("work_units_status_lease").on(t.status, t.leaseUntil),
+    index("work_units_runner").on(t.runnerId, t.status),
+    index("work_units_video").on(t.videoId),
   ],
 );
 
@@ -167,3 +257,5 @@ export type Video = typeof videos.$inferSelect;
 export type Rendition = typeof renditions.$inferSelect;
 export type Upload = typeof uploads.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
+export type WorkUnit = typeof workUnits.$inferSelect;
+export type Runner = typeof runners.$inferSelect;

@@ -30,3 +30,6 @@ export function m3u8WithPrefix(playlist: string, prefix: string): string {
     })
     .join("\n");
 }
+
+/** Manifests and playlists (what the streaming limit counts), as opposed to media segments. */
+export const isManifestName = (name: string) => name.endsWith(".mpd") || name.endsWith(".m3u8");

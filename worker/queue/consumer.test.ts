@@ -2,32 +2,13 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { TranscodeJob } from "../../transcoder/protocol";
 import { jobs, videos } from "../db/schema";
-import { verifyJobToken } from "../lib/job-token";
-import { createLogger } from "../lib/logger";
-import { DEV_JOB_TOKEN_SECRET, loadSettings } from "../lib/settings";
+import { createServices } from "../services";
+import { recordingQueue } from "../testing/http";
 import { seedVideo, testDb } from "../testing/seed";
-import { DispatchError, type TranscoderDispatcher } from "../transcode/dispatcher";
-import { newVersion } from "../transcode/jobs";
-import { DEAD_LETTER_QUEUE, dispatchTranscode, failFromDeadLetter, handleQueueBatch } from "./consumer";
-
-/** A transcoder that records what it was handed, or refuses as told. */
-function recordingDispatcher(answer: "accept" | "busy" | "refuse" = "accept") {
-  const dispatched: TranscodeJob[] = [];
-  const dispatcher: TranscoderDispatcher = {
-    kind: "http",
-    apiBaseFor: (id) => `http://api.test/internal/jobs/${id}`,
-    async dispatch(job) {
-      if (answer === "busy") throw new DispatchError("busy", true);
-      if (answer === "refuse") throw new DispatchError("bad job", false);
-      dispatched.push(job);
-    },
-    async heartbeat() {},
-    async release() {},
-  };
-  return { dispatcher, dispatched };
-}
+import { unitsOf } from "../testing/units";
+import { requestTranscode } from "../transcode/lifecycle";
+import { admitTranscode, DEAD_LETTER_QUEUE, handleQueueBatch, recoverFromDeadLetter } from "./consumer";
 
 function message(videoId: unknown, attempts = 1) {
   const state = { acked: false, retried: undefined as undefined | { delaySeconds?: number } };
@@ -46,95 +27,73 @@ function message(videoId: unknown, attempts = 1) {
   return { msg, state };
 }
 
+/** A finished upload: its video queued with a job, and the message not yet consumed. */
 async function queuedVideo(maxResolution = 1080) {
-  const video = await seedVideo({ status: "queued", maxResolution });
-  await testDb().insert(jobs).values({ id: crypto.randomUUID(), videoId: video.id, version: newVersion() });
+  const video = await seedVideo({ status: "uploading", maxResolution });
+  await requestTranscode(testDb(), recordingQueue().queue, video.id);
   return video;
 }
 
-const deps = (dispatcher: TranscoderDispatcher) => ({
-  db: testDb(),
-  settings: loadSettings({ ...env, JOB_MAX_ATTEMPTS: "2" } as unknown as Record<string, unknown>),
-  dispatcher,
-  logger: createLogger({}, "error"),
-});
+const services = () => createServices(env);
 
 describe("transcode queue consumer", () => {
-  it("claims the job, hands it over with a valid token and the upload's top rung, and acks", async () => {
+  it("creates the job's unit with the upload's top rung, and acks", async () => {
     const video = await queuedVideo(720);
-    const { dispatcher, dispatched } = recordingDispatcher();
     const { msg, state } = message(video.id);
-    await dispatchTranscode(msg, deps(dispatcher));
+    await admitTranscode(msg, services());
     expect(state.acked).toBe(true);
-    expect(dispatched).toHaveLength(1);
-    const [job] = dispatched;
-    expect(job).toMatchObject({ videoId: video.id, maxHeight: 720 });
-    const claims = await verifyJobToken(DEV_JOB_TOKEN_SECRET, job?.token ?? "");
-    expect(claims).toMatchObject({ jobId: job?.jobId, attempt: 1 });
-    const row = await testDb().select().from(jobs).where(eq(jobs.videoId, video.id)).get();
-    expect(row).toMatchObject({ status: "dispatched", attempts: 1 });
+    const units = await unitsOf(video.id);
+    expect(units).toMatchObject([{ kind: "encode", status: "pending", attempt: 0 }]);
+    const job = await testDb().select().from(jobs).where(eq(jobs.videoId, video.id)).get();
+    expect(job).toMatchObject({ status: "queued", maxHeight: 720 });
+    expect((await testDb().select().from(videos).where(eq(videos.id, video.id)).get())?.status).toBe("queued");
   });
 
-  it("never starts a second encode for a duplicate delivery", async () => {
+  it("creates one job and one unit for a message delivered twice", async () => {
     const video = await queuedVideo();
-    const { dispatcher, dispatched } = recordingDispatcher();
     const first = message(video.id);
     const duplicate = message(video.id);
-    await Promise.all([
-      dispatchTranscode(first.msg, deps(dispatcher)),
-      dispatchTranscode(duplicate.msg, deps(dispatcher)),
-    ]);
-    expect(dispatched).toHaveLength(1);
+    await Promise.all([admitTranscode(first.msg, services()), admitTranscode(duplicate.msg, services())]);
+    expect(await unitsOf(video.id)).toHaveLength(1);
+    expect(await testDb().select().from(jobs).where(eq(jobs.videoId, video.id)).all()).toHaveLength(1);
     expect(first.state.acked && duplicate.state.acked).toBe(true);
   });
 
-  it("retries with a back-off when the transcoder is busy or unreachable, without spending an attempt", async () => {
+  it("never fails a video because no runner is there: its unit just waits", async () => {
     const video = await queuedVideo();
-    const { msg, state } = message(video.id, 3);
-    await dispatchTranscode(msg, deps(recordingDispatcher("busy").dispatcher));
-    expect(state.acked).toBe(false);
-    expect(state.retried?.delaySeconds).toBe(40);
-    const row = await testDb().select().from(jobs).where(eq(jobs.videoId, video.id)).get();
-    expect(row).toMatchObject({ status: "queued", attempts: 0 });
-  });
-
-  it("fails the video when the transcoder refuses the job outright", async () => {
-    const video = await queuedVideo();
-    const { msg, state } = message(video.id);
-    await dispatchTranscode(msg, deps(recordingDispatcher("refuse").dispatcher));
+    const { msg, state } = message(video.id, 5);
+    await admitTranscode(msg, services());
     expect(state.acked).toBe(true);
+    expect(state.retried).toBeUndefined();
     const row = await testDb().select().from(videos).where(eq(videos.id, video.id)).get();
-    expect(row).toMatchObject({ status: "failed", errorCode: "transcode_failed" });
+    expect(row).toMatchObject({ status: "queued", errorCode: null });
   });
 
-  it("fails the video once the attempts are used up", async () => {
-    const video = await queuedVideo();
-    await testDb().update(jobs).set({ attempts: 2 }).where(eq(jobs.videoId, video.id));
-    const { dispatcher, dispatched } = recordingDispatcher();
-    await dispatchTranscode(message(video.id).msg, deps(dispatcher));
-    expect(dispatched).toHaveLength(0);
-    const row = await testDb().select().from(videos).where(eq(videos.id, video.id)).get();
-    expect(row?.status).toBe("failed");
-    expect(row?.errorMessage).toMatch(/tried 2 times/);
+  it("acks a message for a video without an unfinished job, creating nothing", async () => {
+    const video = await seedVideo({ status: "ready" });
+    const { msg, state } = message(video.id);
+    await admitTranscode(msg, services());
+    expect(state.acked).toBe(true);
+    expect(await unitsOf(video.id)).toEqual([]);
   });
 
   it("acks malformed messages instead of retrying them forever", async () => {
     const { msg, state } = message(42);
-    await dispatchTranscode(msg, deps(recordingDispatcher().dispatcher));
+    await admitTranscode(msg, services());
     expect(state.acked).toBe(true);
   });
 
-  it("fails the video with a readable reason when a message reaches the dead-letter queue", async () => {
+  it("never fails the video of a dead-lettered message: its units are created instead", async () => {
     const video = await queuedVideo();
     const { msg, state } = message(video.id, 6);
-    await failFromDeadLetter(msg, deps(recordingDispatcher().dispatcher));
+    await recoverFromDeadLetter(msg, services());
     expect(state.acked).toBe(true);
     const row = await testDb().select().from(videos).where(eq(videos.id, video.id)).get();
-    expect(row).toMatchObject({ status: "failed", errorCode: "transcode_failed" });
-    expect(row?.errorMessage).toMatch(/No transcoder could be reached after 6/);
+    expect(row).toMatchObject({ status: "queued", errorCode: null });
+    expect(await unitsOf(video.id)).toHaveLength(1);
   });
 
-  it("runs as the Worker's queue handler: an unreachable transcoder means a retry", async () => {
+  it("runs as the Worker's queue handler: the message is acked once the units exist", async () => {
     const video = await queuedVideo();
     const batch = createMessageBatch("transcode", [
       { id: "m1", timestamp: new Date(), attempts: 1, body: { videoId: video.id } },
@@ -142,14 +101,15 @@ describe("transcode queue consumer", () => {
     const ctx = createExecutionContext();
     await handleQueueBatch(batch, env, ctx);
     const result = await getQueueResult(batch, ctx);
-    expect(result.retryMessages).toEqual([expect.objectContaining({ msgId: "m1" })]);
-    expect(result.explicitAcks).toEqual([]);
+    expect(result.explicitAcks).toEqual(["m1"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await unitsOf(video.id)).toHaveLength(1);
     expect(DEAD_LETTER_QUEUE).toBe("transcode-dlq");
   });
 });
 
 describe("transcode queue consumer in production without its secrets", () => {
-  it("dispatches nothing and keeps every message for later", async () => {
+  it("creates nothing and keeps every message for later", async () => {
     const video = await queuedVideo();
     const batch = createMessageBatch("transcode", [
       { id: "m1", timestamp: new Date(), attempts: 1, body: { videoId: video.id } },
@@ -159,7 +119,8 @@ describe("transcode queue consumer in production without its secrets", () => {
     await handleQueueBatch(batch, production as unknown as Env, ctx);
     const result = await getQueueResult(batch, ctx);
     expect(result.retryBatch.retry).toBe(true);
+    expect(await unitsOf(video.id)).toEqual([]);
     const row = await testDb().select().from(jobs).where(eq(jobs.videoId, video.id)).get();
-    expect(row).toMatchObject({ status: "queued", attempts: 0 });
+    expect(row).toMatchObject({ status: "queued" });
   });
 });

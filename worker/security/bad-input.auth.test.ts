@@ -1,17 +1,17 @@
 /**
- * Credentials of every wrong shape: API keys on the public API and job tokens on the internal job
- * API. Each is refused with 401 in the error envelope, never treated as anonymous, and opens
- * nothing; the API keeps working afterwards.
+ * Credentials of every wrong shape: API keys on the public API, runner tokens on claims, and unit
+ * tokens on the internal unit API. Each is refused with 401 in the error envelope, never treated
+ * as anonymous, and opens nothing; the API keeps working afterwards.
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { jobs } from "../db/schema";
-import { base64url, mintJobToken } from "../lib/job-token";
-import { DEV_JOB_TOKEN_SECRET } from "../lib/settings";
+import { DEV_JOB_TOKEN_SECRET } from "../app/settings";
+import { versionPrefix } from "../storage/keys";
 import { registerUser } from "../testing/api";
 import { mp4Like } from "../testing/http";
-import { seedVideo, testDb } from "../testing/seed";
-import { claimJob, newVersion, sourceKey, versionPrefix } from "../transcode/jobs";
+import { seedClaimedUnit, testDeps } from "../testing/units";
+import { revokeRunner } from "../transcode/lifecycle";
+import { base64url, mintUnitToken } from "../transcode/unit-token";
 import { expectHealthy, expectNothingStored, expectRefusal, rawCall } from "./bad-input.helpers";
 
 let owner: Awaited<ReturnType<typeof registerUser>>;
@@ -61,24 +61,24 @@ describe("API keys of every wrong shape", () => {
   });
 });
 
-/** A claimed job with its source in R2, and a valid token for it. */
-async function runningJob() {
-  const video = await seedVideo({ status: "queued" });
-  const db = testDb();
-  await db.insert(jobs).values({ id: crypto.randomUUID(), videoId: video.id, version: newVersion() });
-  const job = await claimJob(db, video.id, 120);
-  if (!job) throw new Error("claim failed");
-  await env.MEDIA.put(sourceKey(video.id), new Uint8Array(1000).fill(7));
-  const claims = { jobId: job.id, attempt: job.attempts, expiresAt: Math.floor(Date.now() / 1000) + 600 };
-  return { video, job, claims, token: await mintJobToken(DEV_JOB_TOKEN_SECRET, claims) };
+/** A claimed unit with its source in R2, the claims of its token, and the token. */
+async function runningUnit() {
+  const seeded = await seedClaimedUnit({}, new Uint8Array(1000).fill(7));
+  const claims = {
+    unitId: seeded.unitId,
+    attempt: seeded.assignment.attempt,
+    runnerId: seeded.runner.id,
+    expiresAt: Math.floor(Date.now() / 1000) + 600,
+  };
+  return { ...seeded, claims };
 }
 
-describe("job tokens of every wrong shape on the internal job API", () => {
-  let ctx: Awaited<ReturnType<typeof runningJob>>;
-  let other: Awaited<ReturnType<typeof runningJob>>;
+describe("unit tokens of every wrong shape on the internal unit API", () => {
+  let ctx: Awaited<ReturnType<typeof runningUnit>>;
+  let other: Awaited<ReturnType<typeof runningUnit>>;
   beforeEach(async () => {
-    ctx = await runningJob();
-    other = await runningJob();
+    ctx = await runningUnit();
+    other = await runningUnit();
   });
 
   const shapes: [string, () => Promise<string | null>][] = [
@@ -98,22 +98,32 @@ describe("job tokens of every wrong shape on the internal job API", () => {
       "a payload raised to the next attempt under the old signature",
       async () => {
         const [, s] = ctx.token.split(".") as [string, string];
-        const raised = { j: ctx.claims.jobId, a: ctx.claims.attempt + 1, e: ctx.claims.expiresAt };
+        const raised = {
+          u: ctx.claims.unitId,
+          a: ctx.claims.attempt + 1,
+          r: ctx.claims.runnerId,
+          e: ctx.claims.expiresAt,
+        };
         return `Bearer ${base64url(new TextEncoder().encode(JSON.stringify(raised)))}.${s}`;
       },
     ],
-    ["a token signed with another secret", async () => `Bearer ${await mintJobToken("another-secret", ctx.claims)}`],
+    ["a token signed with another secret", async () => `Bearer ${await mintUnitToken("another-secret", ctx.claims)}`],
     [
       "an expired token",
       async () =>
-        `Bearer ${await mintJobToken(DEV_JOB_TOKEN_SECRET, { ...ctx.claims, expiresAt: Math.floor(Date.now() / 1000) - 1 })}`,
+        `Bearer ${await mintUnitToken(DEV_JOB_TOKEN_SECRET, { ...ctx.claims, expiresAt: Math.floor(Date.now() / 1000) - 1 })}`,
     ],
-    ["another job's token", async () => `Bearer ${other.token}`],
+    ["another unit's token", async () => `Bearer ${other.token}`],
+    [
+      "this unit's claims for another runner, well signed",
+      async () => `Bearer ${await mintUnitToken(DEV_JOB_TOKEN_SECRET, { ...ctx.claims, runnerId: other.runner.id })}`,
+    ],
+    ["its runner's token", async () => `Bearer ${ctx.runnerToken}`],
     ["a user's API key", async () => `Bearer ${owner.key}`],
     [
       "well-signed claims of the wrong types",
       async () => {
-        const body = base64url(new TextEncoder().encode(JSON.stringify({ j: 1, a: "1", e: "never" })));
+        const body = base64url(new TextEncoder().encode(JSON.stringify({ u: 1, a: "1", r: null, e: "never" })));
         const key = await crypto.subtle.importKey(
           "raw",
           new TextEncoder().encode(DEV_JOB_TOKEN_SECRET),
@@ -133,33 +143,86 @@ describe("job tokens of every wrong shape on the internal job API", () => {
     const headers: Record<string, string> = authorization === null ? {} : { authorization };
     await expectNothingStored(async () => {
       await expectRefusal(
-        await rawCall("GET", `/internal/jobs/${ctx.job.id}/source`, { headers }),
+        await rawCall("GET", `/internal/units/${ctx.unitId}/source`, { headers }),
         401,
         "unauthorized",
       );
-      const put = await rawCall("PUT", `/internal/jobs/${ctx.job.id}/files/manifest.mpd`, {
+      const put = await rawCall("PUT", `/internal/units/${ctx.unitId}/files/manifest.mpd`, {
         headers,
         body: "<MPD/>",
       });
       await expectRefusal(put, 401, "unauthorized");
-      const event = await rawCall("POST", `/internal/jobs/${ctx.job.id}/events`, {
+      const event = await rawCall("POST", `/internal/units/${ctx.unitId}/events`, {
         headers: { ...headers, "content-type": "application/json" },
         body: JSON.stringify({ type: "failed", code: "transcode_failed", message: "forged" }),
       });
       await expectRefusal(event, 401, "unauthorized");
     });
-    const job = await env.DB.prepare("SELECT status FROM jobs WHERE id = ?")
-      .bind(ctx.job.id)
-      .first<{ status: string }>();
-    expect(job?.status).toBe(ctx.job.status);
+    const unit = await env.DB.prepare("SELECT status, attempt, progress FROM work_units WHERE id = ?")
+      .bind(ctx.unitId)
+      .first<{ status: string; attempt: number; progress: number }>();
+    expect(unit).toEqual({ status: "running", attempt: ctx.claims.attempt, progress: 0 });
     expect((await env.MEDIA.list({ prefix: versionPrefix(ctx.video.id, ctx.job.version) })).objects).toEqual([]);
   });
 
-  it("refuses a valid token under a traversed job id with 401", async () => {
-    const res = await rawCall("GET", `/internal/jobs/..%2F${ctx.job.id}/source`, {
+  it("refuses a valid token under a traversed unit id with 401", async () => {
+    const res = await rawCall("GET", `/internal/units/..%2F${ctx.unitId}/source`, {
       headers: { authorization: `Bearer ${ctx.token}` },
     });
     await expectRefusal(res, 401, "unauthorized");
+  });
+
+  it("refuses a revoked runner's unit token with 401, storing nothing", async () => {
+    await revokeRunner(testDeps().deps, ctx.runner.id);
+    await expectNothingStored(async () => {
+      const put = await rawCall("PUT", `/internal/units/${ctx.unitId}/files/manifest.mpd`, {
+        headers: { authorization: `Bearer ${ctx.token}` },
+        body: "<MPD/>",
+      });
+      await expectRefusal(put, 401, "unauthorized");
+    });
+  });
+});
+
+describe("runner tokens of every wrong shape on claims", () => {
+  let ctx: Awaited<ReturnType<typeof runningUnit>>;
+  beforeAll(async () => {
+    ctx = await runningUnit();
+  });
+
+  const shapes: [string, () => string | null][] = [
+    ["no Authorization header", () => null],
+    ["Bearer without a token", () => "Bearer"],
+    ["the right token under the Token scheme", () => `Token ${ctx.runnerToken}`],
+    ["an unknown well-formed token", () => `Bearer sbr_${"0".repeat(64)}`],
+    [
+      "the token with a character changed",
+      () => `Bearer ${ctx.runnerToken.slice(0, -1)}${ctx.runnerToken.endsWith("a") ? "b" : "a"}`,
+    ],
+    ["a unit token", () => `Bearer ${ctx.token}`],
+    ["a user's API key", () => `Bearer ${owner.key}`],
+    ["characters outside the token alphabet", () => `Bearer ${ctx.runnerToken}%`],
+    ["a 2,000-character token", () => `Bearer ${"A".repeat(2000)}`],
+  ];
+
+  it.each(shapes)("refuses %s with 401, claiming nothing", async (_, header) => {
+    const authorization = header();
+    const headers: Record<string, string> = authorization === null ? {} : { authorization };
+    await expectNothingStored(async () => {
+      const res = await rawCall("POST", "/internal/runners/claim", {
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ wait_seconds: 0 }),
+      });
+      await expectRefusal(res, 401, "unauthorized");
+    });
+  });
+
+  it("refuses a malformed claim body with 400 in the envelope", async () => {
+    const res = await rawCall("POST", "/internal/runners/claim", {
+      headers: { authorization: `Bearer ${ctx.runnerToken}`, "content-type": "application/json" },
+      body: "{not json",
+    });
+    await expectRefusal(res, 400, "invalid_json");
   });
 });
 

@@ -7,14 +7,12 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { jobs } from "../db/schema";
-import { mintJobToken } from "../lib/job-token";
-import { mintPlaybackToken, parseSigningKeys } from "../lib/playback-token";
-import { DEV_JOB_TOKEN_SECRET } from "../lib/settings";
+import { mintPlaybackToken, parseSigningKeys } from "../playback/tokens";
+import { sourceKey } from "../storage/keys";
 import { registerUser, uniqueIp } from "../testing/api";
 import { callApp, recordingQueue, TUS, tusMetadata } from "../testing/http";
-import { seedReadyVideo, seedVideo, testDb, tinyMp4 } from "../testing/seed";
-import { claimJob, newVersion, sourceKey } from "../transcode/jobs";
+import { seedReadyVideo, tinyMp4 } from "../testing/seed";
+import { seedClaimedUnit } from "../testing/units";
 import { expectHealthy, expectNothingStored, expectRefusal } from "./bad-input.helpers";
 
 const SOURCE = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) % 256);
@@ -163,21 +161,11 @@ describe("path traversal in /v/{id}/t/{token}/…", () => {
   });
 });
 
-describe("path traversal in /internal/jobs/{job}/files/{name}", () => {
+describe("path traversal in /internal/units/{unit}/files/{name}", () => {
   let job: { id: string; videoId: string; token: string };
   beforeAll(async () => {
-    const video = await seedVideo({ status: "queued" });
-    const db = testDb();
-    await db.insert(jobs).values({ id: crypto.randomUUID(), videoId: video.id, version: newVersion() });
-    const claimed = await claimJob(db, video.id, 120);
-    if (!claimed) throw new Error("claim failed");
-    await env.MEDIA.put(sourceKey(video.id), SOURCE);
-    const token = await mintJobToken(DEV_JOB_TOKEN_SECRET, {
-      jobId: claimed.id,
-      attempt: claimed.attempts,
-      expiresAt: inAnHour(),
-    });
-    job = { id: claimed.id, videoId: video.id, token };
+    const claimed = await seedClaimedUnit({}, SOURCE);
+    job = { id: claimed.unitId, videoId: claimed.video.id, token: claimed.token };
   });
 
   const cases: [string, number, string, () => string][] = [
@@ -191,7 +179,7 @@ describe("path traversal in /internal/jobs/{job}/files/{name}", () => {
 
   it.each(cases)("refuses %s with %i, storing nothing", async (_, status, code, name) => {
     await expectNothingStored(async () => {
-      const res = await send(`/internal/jobs/${job.id}/files/${name()}`, {
+      const res = await send(`/internal/units/${job.id}/files/${name()}`, {
         method: "PUT",
         headers: { authorization: `Bearer ${job.token}` },
         body: "overwritten",
@@ -199,6 +187,18 @@ describe("path traversal in /internal/jobs/{job}/files/{name}", () => {
       await expectRefusal(res, status, code);
     });
     expect(await sourceBytes(job.videoId)).toEqual(SOURCE);
+  });
+
+  it("refuses this unit's token on another unit's files with 401, storing nothing", async () => {
+    const other = await seedClaimedUnit();
+    await expectNothingStored(async () => {
+      const res = await send(`/internal/units/${other.unitId}/files/manifest.mpd`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${job.token}` },
+        body: "overwritten",
+      });
+      await expectRefusal(res, 401, "unauthorized");
+    });
   });
 });
 

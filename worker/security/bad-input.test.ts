@@ -5,8 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MAX_JSON_BODY_BYTES } from "../lib/body-limit";
-import { MAX_PASSWORD_LENGTH } from "../lib/passwords";
+import { MAX_PASSWORD_LENGTH } from "../auth/passwords";
+import { MAX_JSON_BODY_BYTES } from "../middleware/body-limit";
 import { apiClient, type KeyWithUser, registerUser } from "../testing/api";
 import { seedReadyVideo, seedVideo } from "../testing/seed";
 import { expectHealthy, expectNothingStored, expectRefusal, rawCall } from "./bad-input.helpers";

@@ -3,7 +3,12 @@
  * with its own client address so anonymous calls of one test never use up another's daily limit.
  * Only test files import this module.
  */
+
 import { exports } from "cloudflare:workers";
+import type { z } from "@hono/zod-openapi";
+import type { ErrorEnvelope } from "../app/errors";
+import type { KeySchema, UserSchema } from "../routes/auth/auth.routes";
+import type { VideoSchema } from "../videos/videos.schema";
 
 let clients = 0;
 
@@ -23,24 +28,11 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export interface Envelope {
-  error: { code: string; message: string; details?: unknown; requestId: string };
-}
-
-export interface UserJson {
-  pk: string;
-  id: string;
-  username: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-  date_joined: string;
-}
-
-export interface KeyWithUser {
-  key: string;
-  user: UserJson;
-}
+/** Response bodies as the API describes them: inferred from the same zod schemas the routes answer with. */
+export type Envelope = ErrorEnvelope;
+export type UserJson = z.infer<typeof UserSchema>;
+export type KeyWithUser = z.infer<typeof KeySchema>;
+export type VideoJson = z.infer<typeof VideoSchema>;
 
 export function apiClient(ip: string = uniqueIp()) {
   const call = (method: string, path: string, options: CallOptions = {}) => {

@@ -30,7 +30,7 @@ export async function seedVideo(overrides: Partial<Video> = {}) {
 
 /** A user with an API key, for authenticated calls. */
 export async function seedUserWithKey(name?: string) {
-  const { issueKey } = await import("../lib/auth");
+  const { issueKey } = await import("../auth/keys");
   const user = await seedUser(name);
   const key = await issueKey(testDb(), user.id, { ttlDays: 0 });
   return { ...user, key, auth: { authorization: `Token ${key}` } };

@@ -1,8 +1,7 @@
 /** The descriptive fields of an upload (classic form fields or tus metadata), validated once. */
 import { z } from "@hono/zod-openapi";
+import { parseQuality, type Settings } from "../app/settings";
 import { VISIBILITIES } from "../db/schema";
-import { parseQuality, type Settings } from "../lib/settings";
-import { ACCEPTED_TYPES_TEXT, isAcceptableDeclaredType } from "./sniff";
 
 // Control characters (C0, DEL, C1) have no place in a title.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
@@ -73,8 +72,4 @@ export function parseUploadFields(
       maxResolution: asked,
     },
   };
-}
-
-export function declaredTypeError(type: string | null | undefined): string | null {
-  return isAcceptableDeclaredType(type) ? null : `${type} is not an accepted video type (${ACCEPTED_TYPES_TEXT})`;
 }

@@ -54,6 +54,41 @@ describe("readMultipart", () => {
     });
   }
 
+  for (const size of [1, 7, 64, 1000, 100_000]) {
+    it(`hands each chunk back once, only after its bytes were passed on (${size}-byte pieces)`, async () => {
+      const big = Uint8Array.from({ length: size < 64 ? 5000 : 300_000 }, (_, i) => (i * 13) % 251);
+      const { bytes, contentType } = await encode([
+        ["title", "Before ✓"],
+        ["file", new Blob([big], { type: "video/mp4" }), "clip.mp4"],
+        ["description", "after"],
+      ]);
+      const sent = new Set<Uint8Array>();
+      const source = chunked(bytes, size);
+      const reader = source.getReader();
+      const counted = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const { value, done } = await reader.read();
+          if (done) return c.close();
+          sent.add(value);
+          c.enqueue(value);
+        },
+      });
+      const released: Uint8Array[] = [];
+      // A released chunk is overwritten at once, as a reused buffer would be.
+      const release = (chunk: Uint8Array) => {
+        released.push(chunk);
+        chunk.fill(0xee);
+      };
+      const parts = await collect(readMultipart(counted, boundaryOf(contentType) as string, { release }));
+      expect(new TextDecoder().decode(Uint8Array.from(parts[0]?.bytes ?? []))).toBe("Before ✓");
+      expect(Uint8Array.from(parts[1]?.bytes ?? [])).toEqual(big);
+      expect(new TextDecoder().decode(Uint8Array.from(parts[2]?.bytes ?? []))).toBe("after");
+      expect(new Set(released).size).toBe(released.length);
+      expect(released.every((chunk) => sent.has(chunk))).toBe(true);
+      expect(released.length).toBeGreaterThanOrEqual(sent.size - 1);
+    });
+  }
+
   it("skips a part whose body was not read", async () => {
     const { bytes, contentType } = await encode([
       ["file", new Blob([file]), "a.bin"],

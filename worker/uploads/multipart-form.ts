@@ -3,6 +3,11 @@
  * as it arrives, so a file field of any size passes through without being held in memory.
  * (`Request.formData()` would buffer the whole body.) Each part's body must be consumed, or
  * skipped with `drain()`, before asking for the next part.
+ *
+ * A chunk of a part's body is valid until the next one is asked for (copy what you keep): the
+ * stream's own chunks are handed to `release` as soon as nothing refers to them any more, so
+ * their buffers can carry later bytes. A file's bytes are passed on as views of those chunks,
+ * never copied here.
  */
 import { Buffer } from "node:buffer";
 
@@ -31,23 +36,50 @@ const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 const HEADER_END = Buffer.from("\r\n\r\n");
 const MAX_HEADER_BYTES = 16 * 1024;
 
-export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundary: string): AsyncGenerator<FormPart> {
+export interface ReadMultipartOptions {
+  /** Takes back each chunk of the stream once nothing yielded or held refers to it. */
+  release?: (chunk: Uint8Array) => void;
+}
+
+export async function* readMultipart(
+  stream: ReadableStream<Uint8Array>,
+  boundary: string,
+  options: ReadMultipartOptions = {},
+): AsyncGenerator<FormPart> {
   const reader = stream.getReader();
   const delimiter = Buffer.from(`\r\n--${boundary}`);
+  const release = options.release ?? (() => {});
   // Start as if a CRLF preceded the body, so the first boundary matches the same delimiter.
   let buf: Buffer = Buffer.from("\r\n");
+  /** The stream's chunk that `buf` is a view of, if it is one (not a copy). */
+  let owned: Uint8Array | undefined;
   let done = false;
 
-  const more = async (): Promise<boolean> => {
-    if (done) return false;
+  const next = async (): Promise<Uint8Array | undefined> => {
+    if (done) return undefined;
     const { value, done: end } = await reader.read();
-    if (end) {
-      done = true;
-      return false;
-    }
-    // A view when nothing is left over (no copy); the chunks are never written to afterwards.
-    buf =
-      buf.length === 0 ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.concat([buf, value]);
+    if (end) done = true;
+    return end ? undefined : value;
+  };
+  /** `buf` becomes a view of `value`: everything before it was consumed. */
+  const switchTo = (value: Uint8Array) => {
+    if (owned) release(owned);
+    buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    owned = value;
+  };
+  /** `buf` and `value` joined in a copy (bytes left over: a boundary or headers across chunks). */
+  const join = (value: Uint8Array) => {
+    const joined = Buffer.concat([buf, value]);
+    if (owned) release(owned);
+    release(value);
+    buf = joined;
+    owned = undefined;
+  };
+  const more = async (): Promise<boolean> => {
+    const value = await next();
+    if (!value) return false;
+    if (buf.length === 0) switchTo(value);
+    else join(value);
     return true;
   };
 
@@ -66,6 +98,7 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
     // After a delimiter: "--" ends the body, CRLF starts a part.
     while (buf.length < 2) if (!(await more())) throw new MultipartError("The multipart body ends too early");
     if (buf[0] === 0x2d && buf[1] === 0x2d) {
+      if (owned) release(owned);
       await reader.cancel().catch(() => {});
       return;
     }
@@ -103,7 +136,18 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
           yield view(buf.subarray(0, safe));
           buf = buf.subarray(safe);
         }
-        if (!(await more())) throw new MultipartError("The multipart body ends inside a part");
+        const value = await next();
+        if (!value) throw new MultipartError("The multipart body ends inside a part");
+        // A delimiter starting in the kept bytes ends within the chunk's first bytes: when none
+        // does, the kept bytes are content and the chunk is read in place, not joined in a copy.
+        const junction =
+          value.length >= delimiter.length && Buffer.concat([buf, value.subarray(0, delimiter.length - 1)]);
+        if (junction && junction.indexOf(delimiter) < 0) {
+          if (buf.length > 0) yield view(buf);
+          switchTo(value);
+        } else {
+          join(value);
+        }
       }
     }
     const iterable = body();
@@ -118,7 +162,7 @@ export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundar
         for await (const chunk of iterable) {
           size += chunk.length;
           if (size > limit) throw new MultipartError(`The field ${name} is longer than ${limit} bytes`);
-          chunks.push(chunk);
+          chunks.push(chunk.slice()); // valid only until the next chunk is asked for
         }
         return Buffer.concat(chunks).toString("utf8");
       },

@@ -1,24 +1,21 @@
 /**
- * The tus 1.0 server (@tus/server) wired to this platform: a DataStore over R2 multipart uploads
- * with the offset in D1 (./resumable.ts), and a Locker over the UploadLock Durable Object.
+ * The tus 1.0 server (@tus/server) wired to this platform: a DataStore over upload sessions
+ * (./session.ts) checked by the upload policy (./policy.ts), and a Locker over the UploadLock
+ * Durable Object.
  * The upload id is the video id, so the `Location` of a new upload names its video.
  */
 
 import type { Readable } from "node:stream";
 import { Server } from "@tus/server";
 import { DataStore, ERRORS, type Lock, type Locker, TUS_RESUMABLE, TUS_VERSION, Upload } from "@tus/utils";
-import { eq, sql } from "drizzle-orm";
+import { ApiError } from "../app/errors";
+import type { Logger } from "../app/logger";
+import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
-import { videos } from "../db/schema";
-import { ApiError } from "../lib/errors";
-import type { Logger } from "../lib/logger";
-import type { Settings } from "../lib/settings";
-import { enqueueTranscode, sourceKey } from "../transcode/jobs";
-import { createVideo, deleteVideoRow } from "../videos/videos.data";
 import type { BufferPool } from "./buffer-pool";
-import { declaredTypeError, parseUploadFields } from "./fields";
-import { appendToSession, createSession, discardSession, findSession, isComplete, UploadRefused } from "./resumable";
-import { checkDeclaredType } from "./sniff";
+import { checkUploadFields, loadUploadPolicy } from "./policy";
+import { mediaSessions, type SessionStore, UploadSession } from "./session";
+import { dropVideoUpload, queueVideoUpload, startVideoUpload, uploadExpiryMs } from "./video-upload";
 
 export const TUS_PATH = "/api/uploads";
 
@@ -27,6 +24,9 @@ const tusError = (status_code: number, code: string, message: string, details?: 
   status_code,
   body: JSON.stringify({ error: { code, message, ...(details === undefined ? {} : { details }) } }),
 });
+
+/** A refusal of the upload policy (or the session writer), as @tus/server answers it. */
+const asTusError = (err: ApiError) => tusError(err.status, err.code, err.message, err.details);
 
 /**
  * The refusals @tus/server answers differently from the tus 1.0 specification, made here before it
@@ -84,21 +84,23 @@ async function drain(iterator: AsyncIterator<Uint8Array>, limit: number) {
 
 export class R2TusStore extends DataStore {
   private readonly ctx: TusContext;
+  private readonly store: SessionStore;
   /** The refusal of the content of this request, if any (see write). */
   refusal: { status_code: number; body: string } | undefined;
 
   constructor(ctx: TusContext) {
     super();
     this.ctx = ctx;
+    this.store = mediaSessions(ctx.db, ctx.bucket);
     this.extensions = ["creation", "creation-with-upload", "termination", "expiration"];
   }
 
   override getExpiration(): number {
-    return this.ctx.settings.uploadExpiryHours * 3600 * 1000;
+    return uploadExpiryMs(this.ctx.settings);
   }
 
   private async ownSession(id: string) {
-    const session = await findSession(this.ctx.db, id);
+    const session = await UploadSession.find(this.store, id);
     // Another user's upload is reported as missing, never as forbidden.
     if (!session || session.userId !== this.ctx.userId) throw ERRORS.FILE_NOT_FOUND;
     this.ctx.logger.annotate({ videoId: session.videoId });
@@ -106,35 +108,19 @@ export class R2TusStore extends DataStore {
   }
 
   override async create(upload: Upload): Promise<Upload> {
-    const { db, bucket, settings, userId } = this.ctx;
+    const { settings, userId } = this.ctx;
     const meta = upload.metadata ?? {};
-    const fields = parseUploadFields(meta, settings);
-    if (!fields.ok) throw tusError(400, "validation_error", "Invalid upload metadata", fields.errors);
-    const size = upload.size ?? 0;
-    const video = await createVideo(db, {
+    // onUploadCreate accepted these; parsed again for their values.
+    const fields = checkUploadFields(meta, "metadata", settings);
+    await startVideoUpload(this.store, settings, {
       id: upload.id,
-      ownerId: userId,
-      title: fields.value.title,
-      description: fields.value.description,
-      visibility: fields.value.visibility,
-      maxResolution: fields.value.maxResolution,
+      userId,
+      fields,
       filename: meta.filename ?? null,
       contentType: meta.filetype ?? null,
-      size,
+      length: upload.size ?? 0,
+      metadata: meta,
     });
-    try {
-      await createSession(db, bucket, {
-        id: upload.id,
-        videoId: video.id,
-        userId,
-        length: size,
-        metadata: meta,
-        expiresAt: new Date(Date.now() + this.getExpiration()),
-      });
-    } catch (err) {
-      await deleteVideoRow(db, video.id);
-      throw err;
-    }
     upload.creation_date = new Date().toISOString();
     return upload;
   }
@@ -145,61 +131,47 @@ export class R2TusStore extends DataStore {
       id,
       size: session.length ?? undefined,
       offset: session.offset,
-      metadata: JSON.parse(session.metadata) as Record<string, string | null>,
+      metadata: session.metadata,
       creation_date: session.createdAt.toISOString(),
     });
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
-    const { db, bucket, queue, logger } = this.ctx;
+    const { db, settings, userId, queue, logger } = this.ctx;
     const session = await this.ownSession(id);
     if (session.offset !== offset) throw ERRORS.INVALID_OFFSET;
-    const declared = (JSON.parse(session.metadata) as Record<string, string | null>).filetype ?? null;
+    const policy = await loadUploadPolicy(db, settings, userId, { except: session.videoId });
     // Read through an iterator that a refusal does not close, so the rest of the body can be
     // drained: a client gets the answer only once it has finished sending.
     const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     const chunks: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) };
     let newOffset: number;
     try {
-      newOffset = await appendToSession(db, bucket, session, chunks, {
+      newOffset = await session.write(chunks, {
         consumed: (chunk) => this.ctx.chunks?.give(chunk),
-        checkHead: (head) => {
-          const check = checkDeclaredType(declared, head);
-          if (!check.ok) throw new UploadRefused(415, check.message);
-        },
+        checks: policy.writeChecks(session.metadata.filetype),
       });
     } catch (err) {
-      if (err instanceof UploadRefused) {
+      if (err instanceof ApiError) {
         // Refused content keeps nothing: no parts, no row, no video.
-        await discardSession(db, bucket, session);
-        await deleteVideoRow(db, session.videoId);
+        await dropVideoUpload(this.store, session);
         logger.info("upload refused", { videoId: session.videoId, reason: err.message });
         await drain(iterator, DRAIN_LIMIT);
         // Kept as well as thrown: when the client is still sending, @tus/server reports the broken
         // request stream ("aborted") rather than this error, and the answer must be the refusal.
-        this.refusal = tusError(
-          err.status,
-          err.status === 415 ? "unsupported_media_type" : "payload_too_large",
-          err.message,
-        );
+        this.refusal = asTusError(err);
         throw this.refusal;
       }
       throw err;
     }
-    if (session.length !== null && newOffset === session.length) {
-      await enqueueTranscode(db, queue, session.videoId);
-      logger.info("upload complete", { videoId: session.videoId, size: newOffset });
-    }
+    if (session.complete) await queueVideoUpload({ db, queue, logger }, session, "tus");
     return newOffset;
   }
 
   override async remove(id: string): Promise<void> {
-    const { db, bucket } = this.ctx;
     const session = await this.ownSession(id);
-    if (isComplete(session)) throw tusError(400, "bad_request", "A finished upload is deleted with its video");
-    await discardSession(db, bucket, session);
-    await bucket.delete(sourceKey(session.videoId));
-    await deleteVideoRow(db, session.videoId);
+    if (session.complete) throw tusError(400, "bad_request", "A finished upload is deleted with its video");
+    await dropVideoUpload(this.store, session);
   }
 
   override async declareUploadLength(): Promise<void> {
@@ -241,41 +213,31 @@ export class DurableObjectLocker implements Locker {
   }
 }
 
-/** Bytes of sources the user keeps, counting unfinished uploads at their declared length. */
-async function storedBytes(db: Database, userId: string): Promise<number> {
-  const row = await db
-    .select({ total: sql<number>`coalesce(sum(${videos.size}), 0)` })
-    .from(videos)
-    .where(eq(videos.ownerId, userId))
-    .get();
-  return Number(row?.total ?? 0);
-}
-
 export function createTusServer(ctx: TusContext): Server {
   return new Server({
     path: TUS_PATH,
     datastore: new R2TusStore(ctx),
     locker: new DurableObjectLocker(ctx.locks),
-    maxSize: ctx.settings.maxUploadSize,
+    // Advertised and applied to PATCH bodies; a new upload's length is the upload policy's to
+    // refuse (in onUploadCreate), with the same answer as any other way in.
+    maxSize: (req) => (req.method === "POST" ? 0 : ctx.settings.maxUploadSize),
     respectForwardedHeaders: false,
     disableTerminationForFinishedUploads: true,
     namingFunction: () => crypto.randomUUID(),
     async onUploadCreate(_req, upload) {
       const meta = upload.metadata ?? {};
-      const fields = parseUploadFields(meta, ctx.settings);
-      if (!fields.ok) throw tusError(400, "validation_error", "Invalid upload metadata", fields.errors);
-      const typeError = declaredTypeError(meta.filetype);
-      if (typeError) throw tusError(415, "unsupported_media_type", typeError);
-      if (!upload.size || upload.size <= 0) {
-        throw tusError(400, "bad_request", "Upload-Length is required and must be above 0");
-      }
-      const quota = ctx.settings.userStorageQuotaBytes;
-      if (quota > 0 && (await storedBytes(ctx.db, ctx.userId)) + upload.size > quota) {
-        throw tusError(413, "payload_too_large", `This upload would exceed your storage quota of ${quota} bytes`);
+      try {
+        const policy = await loadUploadPolicy(ctx.db, ctx.settings, ctx.userId);
+        policy.checkFields(meta, "metadata");
+        policy.checkType(meta.filetype);
+        if (!upload.size || upload.size <= 0) {
+          throw new ApiError("bad_request", "Upload-Length is required and must be above 0");
+        }
+        policy.checkSize(upload.size);
+      } catch (err) {
+        throw err instanceof ApiError ? asTusError(err) : err;
       }
       return { metadata: meta };
     },
   });
 }
-
-export { storedBytes };

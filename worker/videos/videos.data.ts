@@ -2,6 +2,8 @@
 import { and, eq, or } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Rendition, renditions, type Video, type Visibility, videos } from "../db/schema";
+import type { PlaybackUrls } from "../playback/urls";
+import { NOT_WAITING, type QueueStanding } from "../transcode/scheduler";
 import { slugCandidates } from "./slug";
 
 export interface NewVideo {
@@ -58,26 +60,12 @@ export async function renditionsOf(db: Database, video: Video): Promise<Renditio
     .all();
 }
 
-export interface PlaybackUrls {
-  dash_url: string | null;
-  hls_url: string | null;
-  poster_url: string | null;
-}
-
-/** Playback URLs of a ready public or unlisted video; private ones get signed URLs elsewhere. */
-export function publicPlaybackUrls(video: Video, origin: string): PlaybackUrls {
-  if (video.status !== "ready" || video.visibility === "private") {
-    return { dash_url: null, hls_url: null, poster_url: null };
-  }
-  const base = `${origin}/v/${video.id}`;
-  return { dash_url: `${base}/manifest.mpd`, hls_url: `${base}/master.m3u8`, poster_url: `${base}/poster.jpg` };
-}
-
 export function serializeVideo(
   video: Video,
   rungs: Rendition[],
   owner: { id: string; username: string },
   urls: PlaybackUrls,
+  standing: QueueStanding = NOT_WAITING,
 ) {
   return {
     id: video.id,
@@ -98,6 +86,8 @@ export function serializeVideo(
       .sort((a, b) => (b.height ?? 0) - (a.height ?? 0))
       .map((r) => ({ height: r.height, width: r.width, bandwidth: r.bandwidth, codecs: r.codecs })),
     ...urls,
+    queue_position: standing.queuePosition,
+    estimated_start_at: standing.estimatedStartAt,
     owner: { id: owner.id, username: owner.username },
     created_at: video.createdAt.toISOString(),
     updated_at: video.updatedAt.toISOString(),

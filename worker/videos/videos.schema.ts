@@ -33,6 +33,27 @@ export const VideoSchema = z
     poster_url: z.string().nullable(),
     dash_url: z.string().nullable(),
     hls_url: z.string().nullable(),
+    queue_position: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .openapi({
+        description:
+          "While the video waits for a runner: how many waiting work units the scheduler's fair order puts before its " +
+          "first one (0: it is next). Null when it is not waiting (uploading, processing, ready, failed), and until its " +
+          "units exist, moments after the upload.",
+        example: 3,
+      }),
+    estimated_start_at: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          "While it waits, when a runner should start on it: an estimate from the runners' mean time per unit, shared " +
+          "among the runners that are alive. Null while it does not wait, or before any runner finished a unit.",
+        example: "2026-05-04T10:15:00.000Z",
+      }),
     owner: z.object({ id: z.string(), username: z.string() }),
     created_at: z.string(),
     updated_at: z.string(),

@@ -1,11 +1,12 @@
 /** The `webhooks` queue consumer: one signed POST per message, retried with back-off. */
 import { eq } from "drizzle-orm";
+import type { Logger } from "../app/logger";
+import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
-import type { Logger } from "../lib/logger";
-import type { Settings } from "../lib/settings";
-import { findVideo, publicPlaybackUrls, renditionsOf, serializeVideo } from "../videos/videos.data";
-import { signWebhook, WebhookMessageSchema, webhookRetryDelay, webhookUrlProblem } from "./webhooks";
+import { NO_PLAYBACK, publicPlaybackUrls } from "../playback/urls";
+import { findVideo, renditionsOf, serializeVideo } from "../videos/videos.data";
+import { WebhookMessageSchema, webhookRetryDelay, webhookSignatureHeaders, webhookUrlProblem } from "./webhooks";
 
 export interface DeliveryDeps {
   db: Database;
@@ -48,16 +49,15 @@ export async function deliverWebhook(message: Message<unknown>, deps: DeliveryDe
       video,
       await renditionsOf(db, video),
       user,
-      origin
-        ? publicPlaybackUrls(video, origin)
-        : {
-            dash_url: null,
-            hls_url: null,
-            poster_url: null,
-          },
+      origin ? publicPlaybackUrls(video, origin) : NO_PLAYBACK,
     ),
   });
-  const signature = await signWebhook(user.secret, body, Math.floor(Date.now() / 1000));
+  // The queue message's id stays the same across retries, so receivers can drop a repeat.
+  const signed = await webhookSignatureHeaders(user.secret, {
+    id: message.id,
+    body,
+    timestamp: Math.floor(Date.now() / 1000),
+  });
   const doFetch = deps.fetch ?? ((input, init) => fetch(input, init));
   try {
     const res = await doFetch(user.url, {
@@ -65,8 +65,7 @@ export async function deliverWebhook(message: Message<unknown>, deps: DeliveryDe
       headers: {
         "content-type": "application/json",
         "user-agent": "StreamBuddy-Webhooks/1",
-        "webhook-signature": signature,
-        "webhook-id": message.id,
+        ...signed,
       },
       body,
       redirect: "manual",

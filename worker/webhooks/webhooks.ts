@@ -1,6 +1,12 @@
 /**
- * Webhooks: `video.ready` and `video.failed`, POSTed to the owner's URL, signed like Stripe's and
- * Cloudflare Stream's: `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
+ * Webhooks: `video.ready` and `video.failed`, POSTed to the owner's URL. Each delivery carries two
+ * signatures of the same body and timestamp, made with the owner's secret:
+ * - Standard Webhooks (https://www.standardwebhooks.com/): `webhook-id`, `webhook-timestamp` and
+ *   `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the bytes the
+ *   secret's base64 part (after `whsec_`) decodes to, so stock libraries such as the
+ *   `standardwebhooks` packages verify it;
+ * - the platform's own, like Stripe's and Cloudflare Stream's: `StreamBuddy-Signature:
+ *   t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, keyed with the whole secret as text.
  * Deliveries go through the `webhooks` queue, so a failing endpoint is retried with back-off
  * without holding up anything else.
  */
@@ -21,15 +27,54 @@ export type WebhookMessage = z.infer<typeof WebhookMessageSchema>;
 const encoder = new TextEncoder();
 const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
+const base64 = (bytes: ArrayBuffer | Uint8Array) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+
+async function hmacSha256(key: Uint8Array, message: string): Promise<ArrayBuffer> {
+  const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message));
+}
+
+/** The platform's own signature, the `StreamBuddy-Signature` header: `t=<t>,v1=<hex HMAC of "t.body">`. */
 export async function signWebhook(secret: string, body: string, timestamp: number): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`));
+  const mac = await hmacSha256(encoder.encode(secret), `${timestamp}.${body}`);
   return `t=${timestamp},v1=${hex(mac)}`;
 }
 
-/** What a receiver does: recompute and compare, and refuse old timestamps (replays). */
+const SECRET_PREFIX = "whsec_";
+
+/**
+ * The Standard Webhooks key of a secret: its part after `whsec_`, base64-decoded. Secrets made
+ * before they were base64 (`whsec_` + 48 hex digits) decode too: hex digits are base64 characters,
+ * so those keep verifying with stock libraries, which decode them the same way.
+ */
+export function standardWebhookKey(secret: string): Uint8Array {
+  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  return Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+}
+
+/** The `webhook-signature` header of Standard Webhooks: `v1,<base64 HMAC of "id.timestamp.body">`. */
+export async function signStandardWebhook(secret: string, id: string, timestamp: number, body: string) {
+  return `v1,${base64(await hmacSha256(standardWebhookKey(secret), `${id}.${timestamp}.${body}`))}`;
+}
+
+/** Every header that identifies and signs one delivery. */
+export async function webhookSignatureHeaders(
+  secret: string,
+  delivery: { id: string; body: string; timestamp: number },
+): Promise<Record<string, string>> {
+  const { id, body, timestamp } = delivery;
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": await signStandardWebhook(secret, id, timestamp, body),
+    "streambuddy-signature": await signWebhook(secret, body, timestamp),
+  };
+}
+
+/**
+ * What a receiver of `StreamBuddy-Signature` does: recompute and compare, and refuse old
+ * timestamps (replays).
+ */
 export async function verifyWebhook(
   secret: string,
   body: string,
@@ -46,8 +91,9 @@ export async function verifyWebhook(
   return diff === 0;
 }
 
+/** `whsec_` and 24 random bytes in base64, as Standard Webhooks secrets are written. */
 export function newWebhookSecret(): string {
-  return `whsec_${hex(crypto.getRandomValues(new Uint8Array(24)).buffer)}`;
+  return `${SECRET_PREFIX}${base64(crypto.getRandomValues(new Uint8Array(24)))}`;
 }
 
 /** Seconds before delivery attempt n+1 (1 min, 2, 4, … capped at 1 h). */

@@ -23,6 +23,33 @@ describe("GET /api/admin/stats/", () => {
     expect(stats.queue_depth).toBe(0);
   });
 
+  it("shows the backlog, the units running and each runner's throughput", async () => {
+    const { clearUnits, seedPendingVideo, seedRunner, testDeps, claimRequest } = await import("../../testing/units");
+    await clearUnits();
+    const admin = await seedUserWithKey("stats-admin");
+    const { deps } = testDeps();
+    await seedPendingVideo(deps);
+    await seedPendingVideo(deps);
+    const { runner, token } = await seedRunner("busy-one");
+    expect((await claimRequest(token, { wait_seconds: 0 })).status).toBe(200);
+    const res = await callApp("/api/admin/stats/", { headers: admin.auth }, undefined, {
+      ADMIN_USERNAMES: "stats-admin",
+    });
+    const stats = (await res.json()) as {
+      backlog: { pending_units: number; running_units: number; oldest_pending_since: string | null };
+      runners: { id: string; units_running: number; seconds_per_unit: number | null }[];
+      jobs: Record<string, number>;
+    };
+    expect(stats.backlog).toMatchObject({ pending_units: 1, running_units: 1 });
+    expect(stats.backlog.oldest_pending_since).not.toBeNull();
+    expect(stats.runners.find((r) => r.id === runner.id)).toMatchObject({ units_running: 1, seconds_per_unit: null });
+    expect(stats.jobs).toMatchObject({
+      queued: expect.any(Number),
+      running: expect.any(Number),
+      cancelled: expect.any(Number),
+    });
+  });
+
   it("is refused to everyone else", async () => {
     const user = await seedUserWithKey();
     expect((await callApp("/api/admin/stats/", { headers: user.auth })).status).toBe(403);

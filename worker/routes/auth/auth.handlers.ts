@@ -1,7 +1,8 @@
-import { currentUser, issueKey, newKeyRow, revokeKey } from "../../lib/auth";
-import { ApiError } from "../../lib/errors";
-import { hashPassword, passwordProblems, UNKNOWN_USER_HASH, verifyPassword } from "../../lib/passwords";
-import type { AppRouteHandler } from "../../lib/types";
+import { ApiError } from "../../app/errors";
+import type { AppRouteHandler } from "../../app/types";
+import { currentUser } from "../../auth/authenticate";
+import { issueKey, newKeyRow, revokeKey } from "../../auth/keys";
+import { hashPassword, passwordProblems, UNKNOWN_USER_HASH, verifyPassword } from "../../auth/passwords";
 import {
   changePassword as changePasswordData,
   createUserWithKey,
@@ -13,7 +14,7 @@ import {
   normalizeUsername,
   toUserJson,
   updateUser,
-} from "./auth.data";
+} from "../../auth/users.data";
 import type {
   ChangePasswordRoute,
   GetUserRoute,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { hashKey } from "../../lib/auth";
+import { hashKey } from "../../auth/keys";
 import { apiClient, type Envelope, type KeyWithUser, registerUser, type UserJson } from "../../testing/api";
 
 describe("accounts, the old service's way", () => {

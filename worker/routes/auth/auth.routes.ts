@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { API_KEY_SECURITY, requireUser } from "../../lib/auth";
-import { openApiErrorResponses } from "../../lib/errors";
-import { MAX_PASSWORD_LENGTH } from "../../lib/passwords";
+import { openApiErrorResponses } from "../../app/errors";
+import { API_KEY_SECURITY } from "../../app/openapi";
+import { MAX_PASSWORD_LENGTH } from "../../auth/passwords";
+import { requireUser } from "../../middleware/auth";
 
 const tags = ["Accounts"];
 
@@ -17,7 +18,7 @@ export const UserSchema = z
   })
   .openapi("User");
 
-const KeySchema = z
+export const KeySchema = z
   .object({
     key: z.string().openapi({
       description: "The API key: send it as `Authorization: Token <key>`. It is shown only once.",

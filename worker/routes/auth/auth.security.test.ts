@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { hashKey } from "../../lib/auth";
-import { hashPassword, PBKDF2_ITERATIONS, UNKNOWN_USER_HASH, verifyPassword } from "../../lib/passwords";
+import { hashKey } from "../../auth/keys";
+import { hashPassword, PBKDF2_ITERATIONS, UNKNOWN_USER_HASH, verifyPassword } from "../../auth/passwords";
 import { apiClient, type Envelope, registerUser } from "../../testing/api";
 
 const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));

@@ -1,32 +1,122 @@
 import type { Context } from "hono";
-import { contentTypeOf, JobEventSchema } from "../../../transcoder/protocol";
-import { runAfterResponse } from "../../lib/background";
-import { ApiError } from "../../lib/errors";
-import { serveR2Object } from "../../lib/r2-response";
-import { createDispatcher } from "../../transcode/dispatcher";
 import {
-  completeJob,
-  deletePrefix,
-  failJob,
-  missingFiles,
+  ClaimRequestSchema,
+  contentTypeOf,
+  JobEventSchema,
+  type UnitAssignment,
+  type UnitEventAnswer,
+} from "../../../shared/protocol";
+import { laterFor } from "../../app/background";
+import { ApiError } from "../../app/errors";
+import { serveR2Object } from "../../playback/object-response";
+import { sourceKey, versionPrefix } from "../../storage/keys";
+import { missingFiles } from "../../storage/prefix";
+import { claimWithin } from "../../transcode/claim-wait";
+import {
+  completeUnit,
+  failUnit,
+  loadUnitContext,
   recordProgress,
-  sourceKey,
-  versionPrefix,
-} from "../../transcode/jobs";
-import type { InternalEnv } from "./internal.index";
+  returnUnitsOf,
+  type TranscodeDeps,
+  type UnitContext,
+} from "../../transcode/lifecycle";
+import { recordContact } from "../../transcode/runners";
+import { mintUnitToken } from "../../transcode/unit-token";
+import type { RunnerEnv, UnitEnv } from "./internal.auth";
 
-type C = Context<InternalEnv>;
+const depsOf = <E extends RunnerEnv | UnitEnv>(c: Context<E>): TranscodeDeps => ({
+  ...c.var.services,
+  later: laterFor(c),
+});
+
+/** A JSON body checked against a schema; an empty body is `{}`. */
+async function jsonBody<T>(
+  c: Context,
+  parse: (
+    raw: unknown,
+  ) => { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } },
+) {
+  const text = await c.req.text();
+  let raw: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ApiError("invalid_json", "The body is not valid JSON");
+    }
+  }
+  const parsed = parse(raw);
+  if (!parsed.success) {
+    throw new ApiError("validation_error", "The body is not valid", {
+      details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  return parsed.data;
+}
+
+/** What a runner gets for a claimed unit: the job's parameters, and this attempt's token and lease. */
+async function assignmentFor(c: Context<RunnerEnv>, { unit, job }: UnitContext): Promise<UnitAssignment> {
+  const { settings } = c.var;
+  const expiresAt = Math.floor(Date.now() / 1000) + settings.jobs.tokenTtlSeconds;
+  // The runner reaches the unit's API where it reached the claim: a public origin, the local
+  // Worker, or a container's internal host.
+  const origin = new URL(c.req.url).origin;
+  return {
+    unitId: unit.id,
+    jobId: job.id,
+    videoId: unit.videoId,
+    version: job.version,
+    kind: unit.kind,
+    attempt: unit.attempt,
+    apiBase: `${origin}/internal/units/${unit.id}`,
+    token: await mintUnitToken(settings.jobs.tokenSecret, {
+      unitId: unit.id,
+      attempt: unit.attempt,
+      runnerId: c.var.runner.id,
+      expiresAt,
+    }),
+    leaseSeconds: settings.units.leaseSeconds,
+    maxHeight: Math.min(job.maxHeight, settings.maxVideoQuality),
+    maxDurationSeconds: settings.jobs.maxDurationSeconds,
+    input: JSON.parse(unit.input) as Record<string, unknown>,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * POST /internal/runners/claim: the runner's units are reconciled with what it reports (those it
+ * no longer has go back to pending), then it gets a unit as soon as one is claimable, or 204
+ * after `wait_seconds`.
+ */
+export async function claimWork(c: Context<RunnerEnv>) {
+  const request = await jsonBody(c, (raw) => ClaimRequestSchema.safeParse(raw));
+  const { db } = c.var;
+  const runner = c.var.runner;
+  const deps = depsOf(c);
+  await recordContact(db, runner.id);
+  await returnUnitsOf(deps, runner.id, "lost", request.running);
+  if (request.running.length >= request.capacity) {
+    await sleep(request.wait_seconds * 1000);
+    return c.body(null, 204);
+  }
+  const claimed = await claimWithin(deps, runner, { waitMs: request.wait_seconds * 1000, signal: c.req.raw.signal });
+  if (!claimed) return c.body(null, 204);
+  await deps.later?.("keeping the runner awake", deps.runners.pool.touch(runner.id));
+  return c.json({ unit: await assignmentFor(c, claimed) }, 200);
+}
 
 /** GET source: the uploaded bytes, with single-range support so ffprobe/ffmpeg can seek. */
-export async function readJobSource(c: C) {
-  const res = await serveR2Object(c.env.MEDIA, sourceKey(c.var.job.videoId), c.req.raw);
+export async function readUnitSource(c: Context<UnitEnv>) {
+  const res = await serveR2Object(c.env.MEDIA, sourceKey(c.var.unit.video.id), c.req.raw);
   if (!res) throw new ApiError("not_found", "The source of this video is gone");
   return res;
 }
 
-/** PUT files/{name}: streamed into R2 under the job's version prefix. */
-export async function putJobFile(c: C) {
-  const job = c.var.job;
+/** PUT files/{name}: streamed into storage under the job's version prefix. */
+export async function putUnitFile(c: Context<UnitEnv>) {
+  const { job, video } = c.var.unit;
   const name = c.req.param("name") as string;
   const length = Number(c.req.header("content-length") ?? Number.NaN);
   if (!Number.isInteger(length) || length < 0) {
@@ -40,7 +130,7 @@ export async function putJobFile(c: C) {
   const { readable, writable } = new FixedLengthStream(length);
   const piping = body instanceof ReadableStream ? body.pipeTo(writable) : new Response(body).body?.pipeTo(writable);
   const [stored] = await Promise.all([
-    c.env.MEDIA.put(`${versionPrefix(job.videoId, job.version)}${name}`, readable, {
+    c.env.MEDIA.put(`${versionPrefix(video.id, job.version)}${name}`, readable, {
       httpMetadata: { contentType: contentTypeOf(name) },
     }),
     piping,
@@ -48,65 +138,54 @@ export async function putJobFile(c: C) {
   return c.json({ name, size: stored?.size ?? length }, 201);
 }
 
-/** POST events: progress, completion (flip to the new version), failure. */
-export async function handleJobEvent(c: C) {
-  const job = c.var.job;
-  const { db, settings, logger } = c.var;
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new ApiError("invalid_json", "The event is not valid JSON");
+const ok = (c: Context<UnitEnv>, answer: UnitEventAnswer = { ok: true }) => c.json(answer, 200);
+
+/**
+ * POST events: progress renews the lease; completion publishes the version when it finishes the
+ * job (a repeated completion of this attempt answers ok with `duplicate`); failure retries the
+ * unit or fails the video.
+ */
+export async function handleUnitEvent(c: Context<UnitEnv>) {
+  const event = await jsonBody(c, (raw) => JobEventSchema.safeParse(raw));
+  const deps = depsOf(c);
+  const ctx = c.var.unit;
+  if (c.var.standing === "done") {
+    if (event.type === "completed") return ok(c, { ok: true, duplicate: true });
+    throw new ApiError("conflict", "The unit is done already");
   }
-  const parsed = JobEventSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ApiError("validation_error", "The event is not valid", {
-      details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-    });
-  }
-  const event = parsed.data;
-  const dispatcher = createDispatcher(c.env, settings);
-  const log = logger.child({ jobId: job.id, videoId: job.videoId, attempt: job.attempts });
+  const lost = () => new ApiError("gone", "The lease of this attempt ran out; the unit went back to pending");
 
   if (event.type === "progress") {
-    await recordProgress(db, job, event.progress, settings.jobs.staleAfterSeconds);
-    await dispatcher.heartbeat(job.id).catch((err: unknown) => log.warn("heartbeat failed", { error: String(err) }));
-    log.debug("job progress", { progress: event.progress, stage: event.stage });
-    return c.json({ ok: true });
+    if (!(await recordProgress(deps, ctx, event.progress))) throw lost();
+    if (ctx.runner?.kind === "container") {
+      await deps.later?.("keeping the runner awake", deps.runners.pool.touch(ctx.runner.id));
+    }
+    deps.logger.debug("unit progress", { progress: event.progress, stage: event.stage });
+    return ok(c);
   }
 
   if (event.type === "completed") {
-    const prefix = versionPrefix(job.videoId, job.version);
+    const prefix = versionPrefix(ctx.video.id, ctx.job.version);
     const missing = await missingFiles(c.env.MEDIA, prefix, event.files);
     if (missing.length > 0) {
       throw new ApiError("conflict", `Some files were announced but never stored: ${missing.slice(0, 5).join(", ")}`, {
         details: { missing: missing.length },
       });
     }
-    const { previousVersion, video } = await completeJob(db, job, event, { events: c.env.WEBHOOK_QUEUE });
-    if (!video) {
-      // The video was deleted while it was being transcoded: nothing to publish.
-      await deletePrefix(c.env.MEDIA, prefix);
-      return c.json({ ok: true });
-    }
-    log.info("job completed", { version: job.version, renditions: event.renditions.length, duration: event.duration });
-    await runAfterResponse(
-      c,
-      "cleanup after the job",
-      Promise.all([
-        previousVersion ? deletePrefix(c.env.MEDIA, versionPrefix(job.videoId, previousVersion)) : null,
-        dispatcher.release(job.id),
-      ]),
-    );
-    return c.json({ ok: true });
+    const { files, ...summary } = event;
+    const outcome = await completeUnit(deps, ctx, {
+      result: { ...summary, fileCount: files.length },
+      publication: { duration: event.duration, width: event.width, height: event.height, renditions: event.renditions },
+    });
+    if (outcome !== "refused") return ok(c);
+    // Someone was quicker: the same completion sent twice at once, or the lease ran out meanwhile.
+    const now = await loadUnitContext(deps.db, ctx.unit.id);
+    if (now?.unit.status === "done" && now.unit.attempt === ctx.unit.attempt)
+      return ok(c, { ok: true, duplicate: true });
+    throw lost();
   }
 
-  await failJob(db, job, event.code, event.message, { events: c.env.WEBHOOK_QUEUE });
-  log.warn("job failed", { code: event.code, reason: event.message });
-  await runAfterResponse(
-    c,
-    "cleanup after the job",
-    Promise.all([deletePrefix(c.env.MEDIA, versionPrefix(job.videoId, job.version)), dispatcher.release(job.id)]),
-  );
-  return c.json({ ok: true });
+  const outcome = await failUnit(deps, ctx, { code: event.code, message: event.message });
+  if (outcome === "refused") throw lost();
+  return ok(c);
 }

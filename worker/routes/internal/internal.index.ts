@@ -1,46 +1,26 @@
 /**
- * The internal job API, used only by the transcoder: the source (with Range), output files, and
- * job events. Opened by the job's token alone, never by user keys; not part of the public docs.
+ * The internal API, used only by runners: claims (a runner token), and per claimed unit its
+ * source (with Range), output files and events (the unit's token). Never opened by user keys;
+ * not part of the public docs (docs/runner-protocol.md describes it).
  */
-import { createMiddleware } from "hono/factory";
-import { OUTPUT_FILE_NAME } from "../../../transcoder/protocol";
-import type { Job } from "../../db/schema";
-import { createRouter } from "../../lib/create-app";
-import { ApiError } from "../../lib/errors";
-import { verifyJobToken } from "../../lib/job-token";
-import type { AppEnv } from "../../lib/types";
-import { currentAttempt } from "../../transcode/jobs";
-import { handleJobEvent, putJobFile, readJobSource } from "./internal.handlers";
+import { createRouter } from "../../app/create-app";
+import {
+  type RunnerEnv,
+  requireOutputFileName,
+  requireRunnerToken,
+  requireRunningUnit,
+  requireUnitToken,
+  type UnitEnv,
+} from "./internal.auth";
+import { claimWork, handleUnitEvent, putUnitFile, readUnitSource } from "./internal.handlers";
 
-export interface InternalEnv extends AppEnv {
-  Variables: AppEnv["Variables"] & { job: Job };
-}
+const runnerRoutes = createRouter<RunnerEnv>();
+runnerRoutes.post("/internal/runners/claim", requireRunnerToken, claimWork);
 
-/** Bearer job token → the job, if the token is valid, for this job, and its attempt is current. */
-export const requireJobToken = createMiddleware<InternalEnv>(async function requireJobToken(c, next) {
-  const header = c.req.header("authorization") ?? "";
-  const token = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header)?.[1];
-  if (!token) throw new ApiError("unauthorized", "A job token is required");
-  const claims = await verifyJobToken(c.var.settings.jobs.tokenSecret, token);
-  if (!claims || claims.jobId !== c.req.param("job")) throw new ApiError("unauthorized", "The job token is not valid");
-  const job = await currentAttempt(c.var.db, claims.jobId, claims.attempt);
-  if (!job) throw new ApiError("gone", "This job attempt has ended or was superseded");
-  c.set("job", job);
-  c.var.logger.annotate({ jobId: job.id, videoId: job.videoId, attempt: job.attempts });
-  await next();
-});
+const unitRoutes = createRouter<UnitEnv>();
+unitRoutes.use("/internal/units/:unit/*", requireUnitToken);
+unitRoutes.get("/internal/units/:unit/source", requireRunningUnit, readUnitSource);
+unitRoutes.put("/internal/units/:unit/files/:name", requireRunningUnit, requireOutputFileName, putUnitFile);
+unitRoutes.post("/internal/units/:unit/events", handleUnitEvent);
 
-export const internalRouter = createRouter<InternalEnv>();
-internalRouter.use("/internal/jobs/:job/*", requireJobToken);
-internalRouter.get("/internal/jobs/:job/source", readJobSource);
-internalRouter.put(
-  "/internal/jobs/:job/files/:name",
-  async (c, next) => {
-    if (!OUTPUT_FILE_NAME.test(c.req.param("name") ?? "")) {
-      throw new ApiError("bad_request", "File names are letters, digits, '-' and '_' with a known extension");
-    }
-    await next();
-  },
-  putJobFile,
-);
-internalRouter.post("/internal/jobs/:job/events", handleJobEvent);
+export const internalRouter = createRouter().route("/", runnerRoutes).route("/", unitRoutes);

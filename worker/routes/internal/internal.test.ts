@@ -1,109 +1,69 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { jobs, renditions, videos } from "../../db/schema";
-import { mintJobToken } from "../../lib/job-token";
-import { DEV_JOB_TOKEN_SECRET } from "../../lib/settings";
-import { seedVideo, testDb } from "../../testing/seed";
-import { claimJob, newVersion, sourceKey, versionPrefix } from "../../transcode/jobs";
+import { renditions, videos, workUnits } from "../../db/schema";
+import { versionPrefix } from "../../storage/keys";
+import { callApp } from "../../testing/http";
+import { seedUserWithKey, testDb } from "../../testing/seed";
+import { appRequest, completedEvent, seedClaimedUnit, unitEvent, unitRow } from "../../testing/units";
 
 const SOURCE = new Uint8Array(Array.from({ length: 1000 }, (_, i) => i % 251));
 
-async function runningJob(overrides: { version?: string } = {}) {
-  const video = await seedVideo({ status: "queued" });
-  const db = testDb();
-  await db
-    .insert(jobs)
-    .values({ id: crypto.randomUUID(), videoId: video.id, version: overrides.version ?? newVersion() });
-  const job = await claimJob(db, video.id, 120);
-  if (!job) throw new Error("claim failed");
-  await env.MEDIA.put(sourceKey(video.id), SOURCE);
-  const token = await mintJobToken(DEV_JOB_TOKEN_SECRET, {
-    jobId: job.id,
-    attempt: job.attempts,
-    expiresAt: Math.floor(Date.now() / 1000) + 600,
-  });
-  return { video, job, token };
-}
+const call = (path: string, token: string | null, init: RequestInit = {}) => appRequest(path, token, init);
 
-const call = (path: string, token: string | null, init: RequestInit = {}) => {
-  const headers = new Headers(init.headers);
-  if (token) headers.set("authorization", `Bearer ${token}`);
-  return exports.default.fetch(new Request(`http://api.test${path}`, { ...init, headers }));
-};
-
-const event = (jobId: string, token: string, body: unknown) =>
-  call(`/internal/jobs/${jobId}/events`, token, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-
-const completed = (files: string[]) => ({
-  type: "completed",
-  duration: 10,
-  width: 1280,
-  height: 720,
-  renditions: [
-    { id: "0", kind: "video", width: 1280, height: 720, bandwidth: 3_000_000, codecs: "avc1.640020" },
-    { id: "1", kind: "audio", width: null, height: null, bandwidth: 128_000, codecs: "mp4a.40.2" },
-  ],
-  files,
-  poster: "poster.jpg",
-});
-
-let ctx: Awaited<ReturnType<typeof runningJob>>;
+let ctx: Awaited<ReturnType<typeof seedClaimedUnit>>;
 beforeEach(async () => {
-  ctx = await runningJob();
+  ctx = await seedClaimedUnit({}, SOURCE);
 });
 
-describe("internal job API: authentication", () => {
-  it("refuses requests without a token, or with a token for another job", async () => {
-    expect((await call(`/internal/jobs/${ctx.job.id}/source`, null)).status).toBe(401);
-    const other = await runningJob();
-    expect((await call(`/internal/jobs/${ctx.job.id}/source`, other.token)).status).toBe(401);
-    expect((await call(`/internal/jobs/${ctx.job.id}/source`, "not.a-token")).status).toBe(401);
+const base = () => `/internal/units/${ctx.unitId}`;
+
+describe("internal unit API: authentication", () => {
+  it("refuses requests without a token, or with a token for another unit", async () => {
+    expect((await call(`${base()}/source`, null)).status).toBe(401);
+    const other = await seedClaimedUnit();
+    expect((await call(`${base()}/source`, other.token)).status).toBe(401);
+    expect((await call(`${base()}/source`, "not.a-token")).status).toBe(401);
+    // A runner token opens no unit either.
+    expect((await call(`${base()}/source`, ctx.runnerToken)).status).toBe(401);
   });
 
   it("refuses a superseded attempt's token with 410", async () => {
     await testDb()
-      .update(jobs)
-      .set({ attempts: ctx.job.attempts + 1 })
-      .where(eq(jobs.id, ctx.job.id));
-    const res = await call(`/internal/jobs/${ctx.job.id}/source`, ctx.token);
+      .update(workUnits)
+      .set({ attempt: ctx.assignment.attempt + 1 })
+      .where(eq(workUnits.id, ctx.unitId));
+    const res = await call(`${base()}/source`, ctx.token);
     expect(res.status).toBe(410);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("gone");
   });
 });
 
-describe("internal job API: source", () => {
+describe("internal unit API: source", () => {
   it("serves the whole source", async () => {
-    const res = await call(`/internal/jobs/${ctx.job.id}/source`, ctx.token);
+    const res = await call(`${base()}/source`, ctx.token);
     expect(res.status).toBe(200);
     expect(res.headers.get("accept-ranges")).toBe("bytes");
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(SOURCE);
   });
 
   it("serves a byte range with 206 and Content-Range", async () => {
-    const res = await call(`/internal/jobs/${ctx.job.id}/source`, ctx.token, { headers: { range: "bytes=100-199" } });
+    const res = await call(`${base()}/source`, ctx.token, { headers: { range: "bytes=100-199" } });
     expect(res.status).toBe(206);
     expect(res.headers.get("content-range")).toBe("bytes 100-199/1000");
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(SOURCE.slice(100, 200));
   });
 
   it("answers a range past the end with 416", async () => {
-    const res = await call(`/internal/jobs/${ctx.job.id}/source`, ctx.token, { headers: { range: "bytes=5000-" } });
+    const res = await call(`${base()}/source`, ctx.token, { headers: { range: "bytes=5000-" } });
     expect(res.status).toBe(416);
     expect(res.headers.get("content-range")).toBe("bytes */1000");
   });
 });
 
-describe("internal job API: files", () => {
+describe("internal unit API: files", () => {
   it("stores a file under the job's version with its content type", async () => {
-    const res = await call(`/internal/jobs/${ctx.job.id}/files/manifest.mpd`, ctx.token, {
-      method: "PUT",
-      body: "<MPD/>",
-    });
+    const res = await call(`${base()}/files/manifest.mpd`, ctx.token, { method: "PUT", body: "<MPD/>" });
     expect(res.status).toBe(201);
     const stored = await env.MEDIA.get(`${versionPrefix(ctx.video.id, ctx.job.version)}manifest.mpd`);
     expect(await stored?.text()).toBe("<MPD/>");
@@ -113,7 +73,7 @@ describe("internal job API: files", () => {
   it.each(["..%2Fescape.m4s", "%2E%2E.mpd", "script.sh", ".hidden.mpd", "a.mpd.exe"])(
     "refuses the name %s",
     async (name) => {
-      const res = await call(`/internal/jobs/${ctx.job.id}/files/${name}`, ctx.token, { method: "PUT", body: "x" });
+      const res = await call(`${base()}/files/${name}`, ctx.token, { method: "PUT", body: "x" });
       expect([400, 404]).toContain(res.status);
       const listed = await env.MEDIA.list({ prefix: `videos/${ctx.video.id}/` });
       expect(listed.objects).toEqual([]);
@@ -127,55 +87,108 @@ describe("internal job API: files", () => {
         c.close();
       },
     });
-    const res = await call(`/internal/jobs/${ctx.job.id}/files/a.m4s`, ctx.token, { method: "PUT", body });
+    const res = await call(`${base()}/files/a.m4s`, ctx.token, { method: "PUT", body });
     expect(res.status).toBe(411);
   });
 });
 
-describe("internal job API: events", () => {
-  it("records progress and moves the video to processing", async () => {
-    const res = await event(ctx.job.id, ctx.token, { type: "progress", progress: 42.7 });
+describe("internal unit API: events", () => {
+  it("records progress, renews the lease and moves the video to processing", async () => {
+    const before = await unitRow(ctx.unitId);
+    const res = await unitEvent(ctx.unitId, ctx.token, { type: "progress", progress: 42.7 });
     expect(res.status).toBe(200);
     const video = await testDb().select().from(videos).where(eq(videos.id, ctx.video.id)).get();
     expect(video).toMatchObject({ status: "processing", progress: 42 });
+    const after = await unitRow(ctx.unitId);
+    expect(after.progress).toBe(42);
+    expect(after.startedAt).not.toBeNull();
+    expect(after.leaseUntil?.getTime()).toBeGreaterThanOrEqual(before.leaseUntil?.getTime() ?? 0);
   });
 
   it("refuses an invalid event with 400", async () => {
-    const res = await event(ctx.job.id, ctx.token, { type: "progress", progress: 250 });
+    const res = await unitEvent(ctx.unitId, ctx.token, { type: "progress", progress: 250 });
     expect(res.status).toBe(400);
   });
 
-  it("refuses a completion whose files were never stored", async () => {
-    const res = await event(ctx.job.id, ctx.token, completed(["manifest.mpd", "poster.jpg"]));
+  it("refuses a completion whose files were never stored, changing nothing", async () => {
+    const res = await unitEvent(ctx.unitId, ctx.token, completedEvent(["manifest.mpd", "poster.jpg"]));
     expect(res.status).toBe(409);
     const video = await testDb().select().from(videos).where(eq(videos.id, ctx.video.id)).get();
-    expect(video?.status).toBe("queued");
+    expect(video?.status).toBe("processing");
+    expect((await unitRow(ctx.unitId)).status).toBe("running");
   });
 
-  it("publishes a completed job: renditions, ready, new version; the old version is deleted", async () => {
+  it("publishes a completed unit: renditions, ready, new version; the old version is deleted", async () => {
     const db = testDb();
     await db.update(videos).set({ version: "vold" }).where(eq(videos.id, ctx.video.id));
     await env.MEDIA.put(`${versionPrefix(ctx.video.id, "vold")}manifest.mpd`, "old");
     for (const name of ["manifest.mpd", "poster.jpg"]) {
-      await call(`/internal/jobs/${ctx.job.id}/files/${name}`, ctx.token, { method: "PUT", body: name });
+      await call(`${base()}/files/${name}`, ctx.token, { method: "PUT", body: name });
     }
-    const res = await event(ctx.job.id, ctx.token, completed(["manifest.mpd", "poster.jpg"]));
+    const res = await unitEvent(ctx.unitId, ctx.token, completedEvent(["manifest.mpd", "poster.jpg"]));
     expect(res.status).toBe(200);
     const video = await db.select().from(videos).where(eq(videos.id, ctx.video.id)).get();
     expect(video).toMatchObject({ status: "ready", progress: 100, version: ctx.job.version, width: 1280, height: 720 });
     const rows = await db.select().from(renditions).where(eq(renditions.videoId, ctx.video.id)).all();
     expect(rows.map((r) => r.representationId).sort()).toEqual(["0", "1"]);
     expect((await env.MEDIA.list({ prefix: versionPrefix(ctx.video.id, "vold") })).objects).toEqual([]);
-    // The job has ended: its token opens nothing any more.
-    expect((await event(ctx.job.id, ctx.token, { type: "progress", progress: 1 })).status).toBe(410);
+    // The unit is done: its token opens nothing more but a repeat of its completion.
+    expect((await unitEvent(ctx.unitId, ctx.token, { type: "progress", progress: 1 })).status).toBe(409);
+    expect((await call(`${base()}/source`, ctx.token)).status).toBe(410);
   });
 
-  it("fails the video with the transcoder's reason and deletes partial outputs", async () => {
-    await call(`/internal/jobs/${ctx.job.id}/files/chunk-0-1.m4s`, ctx.token, { method: "PUT", body: "partial" });
-    const res = await event(ctx.job.id, ctx.token, { type: "failed", code: "not_video", message: "No video stream" });
+  it("refuses every call for a unit whose video was deleted with 410, so its runner stops", async () => {
+    const owner = await seedUserWithKey();
+    const mine = await seedClaimedUnit({ ownerId: owner.id });
+    const res = await callApp(`/api/videos/${mine.video.id}/`, { method: "DELETE", headers: owner.auth });
+    expect(res.status).toBe(204);
+    const progress = await unitEvent(mine.unitId, mine.token, { type: "progress", progress: 50 });
+    expect(progress.status).toBe(410);
+    expect(((await progress.json()) as { error: { message: string } }).error.message).toMatch(/deleted/);
+    expect((await call(`/internal/units/${mine.unitId}/source`, mine.token)).status).toBe(410);
+    const put = await call(`/internal/units/${mine.unitId}/files/chunk-0-00001.m4s`, mine.token, {
+      method: "PUT",
+      body: "late",
+    });
+    expect(put.status).toBe(410);
+    expect((await env.MEDIA.list({ prefix: `videos/${mine.video.id}/` })).objects).toEqual([]);
+  });
+
+  it("refuses the next event of a unit cancelled by a reprocess with other settings, with 410", async () => {
+    const owner = await seedUserWithKey();
+    const mine = await seedClaimedUnit({ ownerId: owner.id });
+    const res = await callApp(`/api/videos/${mine.video.id}/reprocess/`, {
+      method: "POST",
+      headers: { ...owner.auth, "content-type": "application/json" },
+      body: JSON.stringify({ max_resolution: "720p" }),
+    });
+    expect(res.status).toBe(202);
+    const progress = await unitEvent(mine.unitId, mine.token, { type: "progress", progress: 50 });
+    expect(progress.status).toBe(410);
+    expect(((await progress.json()) as { error: { message: string } }).error.message).toMatch(/cancelled/);
+  });
+
+  it("answers a repeated completion ok, publishing nothing twice", async () => {
+    await call(`${base()}/files/manifest.mpd`, ctx.token, { method: "PUT", body: "m" });
+    const done = completedEvent(["manifest.mpd"]);
+    expect(await (await unitEvent(ctx.unitId, ctx.token, done)).json()).toEqual({ ok: true });
+    const again = await unitEvent(ctx.unitId, ctx.token, done);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ ok: true, duplicate: true });
+    expect((await unitRow(ctx.unitId)).status).toBe("done");
+  });
+
+  it("fails the video with the runner's reason and deletes partial outputs", async () => {
+    await call(`${base()}/files/chunk-0-1.m4s`, ctx.token, { method: "PUT", body: "partial" });
+    const res = await unitEvent(ctx.unitId, ctx.token, {
+      type: "failed",
+      code: "not_video",
+      message: "No video stream",
+    });
     expect(res.status).toBe(200);
     const video = await testDb().select().from(videos).where(eq(videos.id, ctx.video.id)).get();
     expect(video).toMatchObject({ status: "failed", errorCode: "not_video", errorMessage: "No video stream" });
     expect((await env.MEDIA.list({ prefix: `videos/${ctx.video.id}/` })).objects).toEqual([]);
+    expect((await unitEvent(ctx.unitId, ctx.token, { type: "progress", progress: 5 })).status).toBe(410);
   });
 });

@@ -1,22 +1,19 @@
 import type { Context } from "hono";
-import { contentTypeOf, OUTPUT_FILE_NAME } from "../../../transcoder/protocol";
+import { contentTypeOf, OUTPUT_FILE_NAME } from "../../../shared/protocol";
+import { runAfterResponse } from "../../app/background";
+import { ApiError } from "../../app/errors";
+import type { AppEnv } from "../../app/types";
 import type { Video } from "../../db/schema";
-import { runAfterResponse } from "../../lib/background";
-import { ApiError } from "../../lib/errors";
-import { parseSigningKeys, verifyPlaybackToken } from "../../lib/playback-token";
-import { serveR2Object } from "../../lib/r2-response";
-import type { AppEnv } from "../../lib/types";
 import { m3u8WithPrefix, mpdWithBaseUrl } from "../../playback/manifests";
-import { versionPrefix } from "../../transcode/jobs";
+import { serveR2Object } from "../../playback/object-response";
+import { parseSigningKeys, verifyPlaybackToken } from "../../playback/tokens";
+import { versionPrefix } from "../../storage/keys";
 import { findVideo } from "../../videos/videos.data";
 
 type C = Context<AppEnv>;
 
 export const MANIFESTS = new Set(["manifest.mpd", "master.m3u8"]);
 const IMMUTABLE = "public, max-age=31536000, immutable";
-
-/** Manifests and playlists count against the streaming limit; media segments do not. */
-export const isManifestName = (name: string) => name.endsWith(".mpd") || name.endsWith(".m3u8");
 
 const notFound = () => new ApiError("not_found", "No such video file");
 

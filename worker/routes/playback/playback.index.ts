@@ -1,9 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { createRouter } from "../../lib/create-app";
-import { rateLimit } from "../../lib/rate-limit";
-import type { AppEnv } from "../../lib/types";
-import { isManifestName, serveCurrent, serveVersioned } from "./playback.handlers";
+import { createRouter } from "../../app/create-app";
+import type { AppEnv } from "../../app/types";
+import { rateLimits } from "../../middleware/rate-limit";
+import { ROUTE_RATE_LIMITS } from "../rate-limits";
+import { serveCurrent, serveVersioned } from "./playback.handlers";
 
 /**
  * Playback from R2 at stable URLs: `/v/{id}/manifest.mpd`, `/v/{id}/master.m3u8`, `/v/{id}/{file}`,
@@ -32,17 +33,9 @@ function playbackCors(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The streaming limit on manifests and playlists; segments pass uncounted. */
-function streamLimitOnManifests(): MiddlewareHandler<AppEnv> {
-  const limited = rateLimit({ policy: "stream" });
-  return async function streamLimitOnManifests(c, next) {
-    const file = c.req.param("file") ?? "";
-    return isManifestName(file) ? limited(c, next) : next();
-  };
-}
-
-playbackRouter.use("/v/*", playbackCors());
+// CORS first, so a 429 carries the CORS headers too.
+playbackRouter.use("/v/*", playbackCors(), rateLimits(ROUTE_RATE_LIMITS));
 playbackRouter.get("/v/:id/t/:token/:version/:file", serveVersioned);
-playbackRouter.get("/v/:id/t/:token/:file", streamLimitOnManifests(), serveCurrent);
+playbackRouter.get("/v/:id/t/:token/:file", serveCurrent);
 playbackRouter.get("/v/:id/:version/:file", serveVersioned);
-playbackRouter.get("/v/:id/:file", streamLimitOnManifests(), serveCurrent);
+playbackRouter.get("/v/:id/:file", serveCurrent);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { mintPlaybackToken, parseSigningKeys } from "../../lib/playback-token";
-import { DEV_PLAYBACK_SIGNING_KEYS } from "../../lib/settings";
+import { DEV_PLAYBACK_SIGNING_KEYS } from "../../app/settings";
+import { mintPlaybackToken, parseSigningKeys } from "../../playback/tokens";
 import { callApp } from "../../testing/http";
 import { seedReadyVideo } from "../../testing/seed";
 

@@ -1,158 +1,97 @@
 import type { Context } from "hono";
-import { currentUser } from "../../lib/auth";
-import { ApiError, statusToCode } from "../../lib/errors";
-import type { AppEnv } from "../../lib/types";
-import { enqueueTranscode, sourceKey } from "../../transcode/jobs";
+import { ApiError, statusToCode } from "../../app/errors";
+import type { AppEnv } from "../../app/types";
+import { currentUser } from "../../auth/authenticate";
+import { publicPlaybackUrls } from "../../playback/urls";
 import { chunkBuffers } from "../../uploads/buffer-pool";
 import { coalesce } from "../../uploads/coalesce";
-import { declaredTypeError, parseUploadFields } from "../../uploads/fields";
 import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../uploads/multipart-form";
-import { PartAccumulator } from "../../uploads/parts";
-import { DEFAULT_PART_SIZE } from "../../uploads/resumable";
-import { checkDeclaredType, SNIFF_BYTES } from "../../uploads/sniff";
-import { createTusServer, type R2TusStore, storedBytes, TUS_PATH, tusProtocolError } from "../../uploads/tus";
-import { createVideo, publicPlaybackUrls, serializeVideo } from "../../videos/videos.data";
+import { loadUploadPolicy } from "../../uploads/policy";
+import { mediaSessions } from "../../uploads/session";
+import { createTusServer, type R2TusStore, tusProtocolError } from "../../uploads/tus";
+import { describeVideo, dropVideoUpload, queueVideoUpload, startVideoUpload } from "../../uploads/video-upload";
+import { serializeVideo } from "../../videos/videos.data";
 
 type C = Context<AppEnv>;
 
 const TEXT_FIELDS = new Set(["title", "description", "visibility", "max_resolution"]);
+const TEXT_FIELD_LIMIT = 16 * 1024;
+/** What a form holds besides its file (text fields, part headers, boundaries), at most. */
+const FORM_ALLOWANCE = 64 * 1024;
 
-/** Reads the first bytes of a part (up to `n`), returning them and the rest of the stream. */
-async function splitHead(body: AsyncIterable<Uint8Array>, n: number) {
-  const iterator = body[Symbol.asyncIterator]();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size < n) {
-    const { value, done } = await iterator.next();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-  }
-  const head = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    head.set(c, at);
-    at += c.length;
-  }
-  async function* rest() {
-    for (;;) {
-      const { value, done } = await iterator.next();
-      if (done) return;
-      yield value;
-    }
-  }
-  return { head, rest: rest() };
-}
+/** Reads a `multipart/form-data` body as its parts, in order, each part's bytes as they arrive. */
+export type FormReader = (body: ReadableStream<Uint8Array>, boundary: string) => AsyncIterable<FormPart>;
 
 /**
  * POST /api/videos/upload/: one multipart/form-data request, read as a stream. The file's bytes
- * go straight into an R2 multipart upload in fixed-size parts; nothing holds the whole body.
+ * go through an upload session (as tus's do) into a multipart upload; nothing holds the whole
+ * body. The video row and the session exist from the file's first byte, so a Worker that dies
+ * mid-request leaves an upload the sweep aborts; the form's fields (the title may come after the
+ * file) are the video's once the form is complete, and a refusal drops everything.
  */
-export async function classicUpload(c: C) {
-  const { db, settings, logger } = c.var;
-  const user = currentUser(c);
-  const declaredLength = Number(c.req.header("content-length") ?? Number.NaN);
-  if (declaredLength > settings.maxUploadSize + 64 * 1024) {
-    throw new ApiError("payload_too_large", `An upload is at most ${settings.maxUploadSize} bytes`);
-  }
-  const boundary = boundaryOf(c.req.header("content-type"));
-  if (!boundary || !c.req.raw.body) {
-    throw new ApiError("unsupported_media_type", "Send multipart/form-data with a `file` field and a `title`");
-  }
-  const quota = settings.userStorageQuotaBytes;
-  const used = quota > 0 ? await storedBytes(db, user.id) : 0;
-  const fields: Record<string, string> = {};
-  const videoId = crypto.randomUUID();
-  let multipart: R2MultipartUpload | undefined;
-  let file: { size: number; filename: string | null; contentType: string | null } | undefined;
-  const parts: R2UploadedPart[] = [];
-
-  try {
-    for await (const part of readMultipart(coalesce(c.req.raw.body), boundary)) {
-      if (TEXT_FIELDS.has(part.name)) {
-        fields[part.name] = await part.text(16 * 1024);
-        if (part.name === "title") {
+export function classicUploadWith(readForm: FormReader) {
+  return async function classicUpload(c: C) {
+    const { db, settings, logger } = c.var;
+    const user = currentUser(c);
+    const store = mediaSessions(db, c.env.MEDIA);
+    const policy = await loadUploadPolicy(db, settings, user.id);
+    const requestLength = Number(c.req.header("content-length") ?? Number.NaN);
+    // The file is at least the request less the rest of the form: refused before a byte is read.
+    if (requestLength > FORM_ALLOWANCE) policy.checkSize(requestLength - FORM_ALLOWANCE);
+    const boundary = boundaryOf(c.req.header("content-type"));
+    if (!boundary || !c.req.raw.body) {
+      throw new ApiError("unsupported_media_type", "Send multipart/form-data with a `file` field and a `title`");
+    }
+    const fields: Record<string, string> = {};
+    let upload: Awaited<ReturnType<typeof startVideoUpload>> | undefined;
+    let video: Awaited<ReturnType<typeof describeVideo>>;
+    try {
+      for await (const part of readForm(coalesce(c.req.raw.body), boundary)) {
+        if (TEXT_FIELDS.has(part.name)) {
+          fields[part.name] = await part.text(TEXT_FIELD_LIMIT);
           // Refuse a bad title before any byte of a later file is kept.
-          const early = parseUploadFields({ title: fields.title }, settings);
-          if (!early.ok) throw new ApiError("validation_error", "Invalid upload fields", { details: early.errors });
+          if (part.name === "title") policy.checkFields({ title: fields.title }, "fields");
+        } else if (part.name === "file" && !upload) {
+          policy.checkType(part.contentType);
+          const id = crypto.randomUUID();
+          // Until the form is complete the video is private, titled by the fields so far (or its id).
+          const known = policy.checkFields({ ...fields, title: fields.title ?? id }, "fields");
+          upload = await startVideoUpload(store, settings, {
+            id,
+            userId: user.id,
+            fields: { ...known, visibility: "private" },
+            filename: part.filename,
+            contentType: part.contentType,
+            length: null,
+          });
+          await upload.session.write(part.body, { checks: policy.writeChecks(part.contentType), last: true });
+        } else {
+          await part.drain();
         }
-      } else if (part.name === "file" && !file) {
-        file = await storeFile(part);
-      } else {
-        await part.drain();
       }
+      if (!upload) {
+        throw new ApiError("validation_error", "Invalid upload fields", {
+          details: [{ path: "file", message: "A video file is required" }],
+        });
+      }
+      const final = policy.checkFields(fields, "fields");
+      await upload.session.finish();
+      video = await describeVideo(db, upload.video, { fields: final, size: upload.session.offset });
+    } catch (err) {
+      if (upload) await dropVideoUpload(store, upload.session);
+      if (err instanceof MultipartError) throw new ApiError("bad_request", `Malformed multipart body: ${err.message}`);
+      throw err;
     }
-  } catch (err) {
-    await multipart?.abort().catch(() => {});
-    if (err instanceof MultipartError) throw new ApiError("bad_request", `Malformed multipart body: ${err.message}`);
-    throw err;
-  }
-
-  if (!file || !multipart) {
-    throw new ApiError("validation_error", "Invalid upload fields", {
-      details: [{ path: "file", message: "A video file is required" }],
-    });
-  }
-  const parsed = parseUploadFields(fields, settings);
-  if (!parsed.ok) {
-    await multipart.abort().catch(() => {});
-    throw new ApiError("validation_error", "Invalid upload fields", { details: parsed.errors });
-  }
-  await multipart.complete(parts);
-  const video = await createVideo(db, {
-    id: videoId,
-    ownerId: user.id,
-    ...parsed.value,
-    filename: file.filename,
-    contentType: file.contentType,
-    size: file.size,
-  });
-  await enqueueTranscode(db, c.env.TRANSCODE_QUEUE, video.id);
-  logger.info("upload complete", { videoId, userId: user.id, size: file.size, via: "classic" });
-  const queued = { ...video, status: "queued" as const };
-  return c.json(serializeVideo(queued, [], user, publicPlaybackUrls(queued, new URL(c.req.url).origin)), 201);
-
-  async function storeFile(part: FormPart) {
-    const typeError = declaredTypeError(part.contentType);
-    if (typeError) throw new ApiError("unsupported_media_type", typeError);
-    const { head, rest } = await splitHead(part.body, SNIFF_BYTES);
-    if (head.length === 0) {
-      throw new ApiError("validation_error", "Invalid upload fields", {
-        details: [{ path: "file", message: "The file is empty" }],
-      });
-    }
-    const check = checkDeclaredType(part.contentType, head);
-    if (!check.ok) throw new ApiError("unsupported_media_type", check.message);
-    const upload = await c.env.MEDIA.createMultipartUpload(sourceKey(videoId), {
-      httpMetadata: { contentType: part.contentType ?? "application/octet-stream" },
-    });
-    multipart = upload;
-    const acc = new PartAccumulator(DEFAULT_PART_SIZE);
-    let size = 0;
-    const put = async (bytes: Uint8Array) => {
-      parts.push(await upload.uploadPart(parts.length + 1, bytes));
-    };
-    const add = async (chunk: Uint8Array) => {
-      size += chunk.length;
-      if (size > settings.maxUploadSize) {
-        throw new ApiError("payload_too_large", `An upload is at most ${settings.maxUploadSize} bytes`);
-      }
-      if (quota > 0 && used + size > quota) {
-        throw new ApiError("payload_too_large", `This upload would exceed your storage quota of ${quota} bytes`);
-      }
-      for (const full of acc.push(chunk)) {
-        await put(full);
-        acc.recycle(full);
-      }
-    };
-    await add(head);
-    for await (const chunk of rest) await add(chunk);
-    const tail = acc.drain();
-    acc.release();
-    if (tail.length > 0) await put(tail);
-    return { size, filename: part.filename, contentType: part.contentType };
-  }
+    await queueVideoUpload({ db, queue: c.env.TRANSCODE_QUEUE, logger }, upload.session, "classic");
+    const queued = { ...video, status: "queued" as const };
+    return c.json(serializeVideo(queued, [], user, publicPlaybackUrls(queued, new URL(c.req.url).origin)), 201);
+  };
 }
+
+// The form's chunks go back to the pool the body was read into once their bytes are stored.
+export const classicUpload = classicUploadWith((body, boundary) =>
+  readMultipart(body, boundary, { release: (chunk) => chunkBuffers.give(chunk) }),
+);
 
 /** CORS is apiCors()'s: the tus server's own headers would allow any origin. */
 function withoutTusCors(res: Response): Response {
@@ -220,5 +159,3 @@ export async function tusUpload(c: C) {
   }
   return inEnvelope(c, withVideoId(withoutTusCors(res)));
 }
-
-export { TUS_PATH };

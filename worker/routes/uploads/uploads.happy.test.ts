@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { jobs, uploads, videos } from "../../db/schema";
+import { sourceKey } from "../../storage/keys";
 import { callApp, form, mp4Like, recordingQueue, TUS, tusMetadata } from "../../testing/http";
 import { seedUserWithKey, sha256, testDb, tinyMp4 } from "../../testing/seed";
-import { sourceKey } from "../../transcode/jobs";
 
 const MiB = 1024 * 1024;
 

@@ -1,23 +1,20 @@
 import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { laterFor } from "../../app/background";
+import { ApiError } from "../../app/errors";
+import type { AppEnv, AppRouteHandler } from "../../app/types";
+import { currentUser } from "../../auth/authenticate";
 import { users, type Video, videos } from "../../db/schema";
-import { currentUser } from "../../lib/auth";
-import { ApiError } from "../../lib/errors";
-import { mintPlaybackToken, parseSigningKeys } from "../../lib/playback-token";
-import { serveR2Object } from "../../lib/r2-response";
-import type { AppEnv, AppRouteHandler } from "../../lib/types";
 import { mpdWithBaseUrl } from "../../playback/manifests";
-import { createDispatcher } from "../../transcode/dispatcher";
-import { activeJobFor, deletePrefix, enqueueTranscode, sourceKey, versionPrefix } from "../../transcode/jobs";
+import { serveR2Object } from "../../playback/object-response";
+import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } from "../../playback/urls";
+import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
+import { deletePrefix } from "../../storage/prefix";
+import { cancelJobsOf, reprocess } from "../../transcode/lifecycle";
+import { NOT_WAITING, type QueueStanding, queueStandings } from "../../transcode/scheduler";
 import { parseUploadFields } from "../../uploads/fields";
-import { discardSession, findSession } from "../../uploads/resumable";
-import {
-  findVideo,
-  type PlaybackUrls,
-  publicPlaybackUrls,
-  renditionsOf,
-  serializeVideo,
-} from "../../videos/videos.data";
+import { mediaSessions, UploadSession } from "../../uploads/session";
+import { findVideo, renditionsOf, serializeVideo } from "../../videos/videos.data";
 import type * as routes from "./videos.routes";
 
 type C = Context<AppEnv>;
@@ -58,18 +55,8 @@ async function ownerOf(c: C, video: Video) {
 
 const origin = (c: C) => c.var.settings.publicBaseUrl || new URL(c.req.url).origin;
 
-async function signedUrls(c: C, video: Video, ttlSeconds: number) {
-  const keys = parseSigningKeys(c.var.settings.playback.signingKeys);
-  const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
-  const token = await mintPlaybackToken(keys, video.id, expiresAt);
-  const base = `${origin(c)}/v/${video.id}/t/${token}`;
-  return {
-    token,
-    expiresAt,
-    base,
-    urls: { dash_url: `${base}/manifest.mpd`, hls_url: `${base}/master.m3u8`, poster_url: `${base}/poster.jpg` },
-  };
-}
+const signedUrls = (c: C, video: Video, ttlSeconds: number) =>
+  signedPlayback(c.var.settings.playback.signingKeys, video.id, origin(c), ttlSeconds);
 
 /** Playback URLs as this caller should see them: signed for the owner of a private video. */
 async function urlsFor(c: C, video: Video): Promise<PlaybackUrls> {
@@ -79,8 +66,21 @@ async function urlsFor(c: C, video: Video): Promise<PlaybackUrls> {
   return publicPlaybackUrls(video, origin(c));
 }
 
+/** Where waiting videos stand in line; the others are not waiting. */
+async function standingsOf(c: C, list: Video[]): Promise<Map<string, QueueStanding>> {
+  const waiting = list.filter((v) => v.status === "queued").map((v) => v.id);
+  return waiting.length > 0 ? queueStandings(c.var.db, waiting) : new Map();
+}
+
 async function videoJson(c: C, video: Video) {
-  return serializeVideo(video, await renditionsOf(c.var.db, video), await ownerOf(c, video), await urlsFor(c, video));
+  const standing = (await standingsOf(c, [video])).get(video.id) ?? NOT_WAITING;
+  return serializeVideo(
+    video,
+    await renditionsOf(c.var.db, video),
+    await ownerOf(c, video),
+    await urlsFor(c, video),
+    standing,
+  );
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
@@ -108,9 +108,19 @@ export const listVideos: AppRouteHandler<typeof routes.listVideos> = async (c) =
     .limit(page_size)
     .offset((page - 1) * page_size)
     .all();
+  const standings = await standingsOf(
+    c,
+    rows.map((r) => r.video),
+  );
   const results = await Promise.all(
     rows.map(async ({ video, owner }) =>
-      serializeVideo(video, await renditionsOf(db, video), owner, await urlsFor(c, video)),
+      serializeVideo(
+        video,
+        await renditionsOf(db, video),
+        owner,
+        await urlsFor(c, video),
+        standings.get(video.id) ?? NOT_WAITING,
+      ),
     ),
   );
   const n = total?.n ?? 0;
@@ -145,7 +155,7 @@ export const getVideo: AppRouteHandler<typeof routes.getVideo> = async (c) => {
   const base =
     video.visibility === "private"
       ? (await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds)).base
-      : `${origin(c)}/v/${video.id}`;
+      : playbackBase(origin(c), video.id);
   const mpd = mpdWithBaseUrl(await object.text(), `${base}/${video.version}/`);
   return c.body(mpd, 200, {
     "content-type": "application/dash+xml",
@@ -177,16 +187,12 @@ export const patchVideo: AppRouteHandler<typeof routes.patchVideo> = async (c) =
 export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c) => {
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
-  const { db, settings, logger } = c.var;
-  const job = await activeJobFor(db, video.id);
-  if (job)
-    await createDispatcher(c.env, settings)
-      .release(job.id)
-      .catch(() => {});
-  const session = await findSession(db, video.id);
-  if (session) await discardSession(db, c.env.MEDIA, session);
+  const { db, logger } = c.var;
+  // Its runner's next event is refused, so it stops working on a video that is going away.
+  await cancelJobsOf({ ...c.var.services, later: laterFor(c) }, video.id);
+  await (await UploadSession.find(mediaSessions(db, c.env.MEDIA), video.id))?.abort();
   // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
-  const removed = await deletePrefix(c.env.MEDIA, `videos/${video.id}/`);
+  const removed = await deletePrefix(c.env.MEDIA, videoPrefix(video.id));
   await c.env.MEDIA.delete(sourceKey(video.id));
   await db.delete(videos).where(eq(videos.id, video.id));
   logger.info("video deleted", { videoId: video.id, objects: removed + 1 });
@@ -237,14 +243,8 @@ export const reprocessVideo: AppRouteHandler<typeof routes.reprocessVideo> = asy
     if (!parsed.ok) throw new ApiError("validation_error", "Invalid video fields", { details: parsed.errors });
     await db.update(videos).set({ maxResolution: parsed.value.maxResolution }).where(eq(videos.id, video.id));
   }
-  const active = await activeJobFor(db, video.id);
-  if (active) {
-    // Already under way: the message this sends finds the job leased and starts nothing.
-    await c.env.TRANSCODE_QUEUE.send({ videoId: video.id });
-  } else {
-    await enqueueTranscode(db, c.env.TRANSCODE_QUEUE, video.id, { keepServing: Boolean(video.version) });
-  }
-  logger.info("reprocess requested", { videoId: video.id, alreadyRunning: Boolean(active) });
+  const { job, replaced } = await reprocess({ ...c.var.services, later: laterFor(c) }, video.id);
+  logger.info("reprocess requested", { videoId: video.id, jobId: job.id, replaced: replaced?.id ?? null });
   const fresh = (await findVideo(db, video.id)) ?? video;
   return c.json(await videoJson(c, fresh), 202);
 };

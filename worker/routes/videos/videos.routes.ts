@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { openApiErrorResponses } from "../../app/errors";
+import { API_KEY_SECURITY } from "../../app/openapi";
 import { VIDEO_STATUSES, VISIBILITIES } from "../../db/schema";
-import { API_KEY_SECURITY, requireUser } from "../../lib/auth";
-import { openApiErrorResponses } from "../../lib/errors";
+import { requireUser } from "../../middleware/auth";
 import { VideoSchema } from "../../videos/videos.schema";
 
 const tags = ["Videos"];

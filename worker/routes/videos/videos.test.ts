@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { jobs, renditions, uploads, videos } from "../../db/schema";
+import { sourceKey } from "../../storage/keys";
 import { callApp } from "../../testing/http";
 import { seedReadyVideo, seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
-import { newVersion, sourceKey } from "../../transcode/jobs";
+import { newVersion } from "../../transcode/lifecycle";
 
 interface VideoJson {
   id: string;
@@ -127,6 +128,29 @@ describe("GET /api/videos/{title}/", () => {
     expect(play.status).toBe(200);
     const mpd = await callApp(`/api/videos/${v.id}/?format=mpd`, { headers: a.headers });
     expect(await mpd.text()).toMatch(new RegExp(`<BaseURL>http://api.test/v/${v.id}/t/[^/]+/${v.version}/</BaseURL>`));
+  });
+});
+
+describe("a waiting video's place in line", () => {
+  it("shows queue_position while it waits, in the video and in My videos, and null once it runs", async () => {
+    const { clearUnits, seedPendingVideo, seedRunner, testDeps, claimRequest } = await import("../../testing/units");
+    await clearUnits();
+    const a = await owner();
+    const { deps } = testDeps();
+    const first = await seedPendingVideo(deps, { ownerId: a.id });
+    const second = await seedPendingVideo(deps, { ownerId: a.id });
+    type Waiting = VideoJson & { queue_position: number | null; estimated_start_at: string | null };
+    const shown = await json<Waiting>(get(`/api/videos/${second.video.id}/`, a.headers));
+    expect(shown).toMatchObject({ status: "queued", queue_position: 1 });
+    const mine = await json<{ results: Waiting[] }>(get("/api/videos/?mine=1", a.headers));
+    expect(mine.results.find((v) => v.id === first.video.id)?.queue_position).toBe(0);
+    const { token } = await seedRunner();
+    expect((await claimRequest(token, { wait_seconds: 0 })).status).toBe(200);
+    const running = await json<Waiting>(get(`/api/videos/${first.video.id}/`, a.headers));
+    expect(running).toMatchObject({ status: "processing", queue_position: null, estimated_start_at: null });
+    expect((await json<Waiting>(get(`/api/videos/${second.video.id}/`, a.headers))).queue_position).toBe(0);
+    const ready = await seedReadyVideo({ ownerId: a.id });
+    expect((await json<Waiting>(get(`/api/videos/${ready.id}/`, a.headers))).queue_position).toBeNull();
   });
 });
 

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
+import { ApiError } from "../../app/errors";
+import type { AppRouteHandler } from "../../app/types";
+import { currentUser } from "../../auth/authenticate";
 import { users } from "../../db/schema";
-import { currentUser } from "../../lib/auth";
-import { ApiError } from "../../lib/errors";
-import type { AppRouteHandler } from "../../lib/types";
 import { newWebhookSecret, WEBHOOK_EVENT_TYPES, webhookUrlProblem } from "../../webhooks/webhooks";
 import type * as routes from "./webhooks.routes";
 

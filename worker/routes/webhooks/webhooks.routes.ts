@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { API_KEY_SECURITY, requireUser } from "../../lib/auth";
-import { openApiErrorResponses } from "../../lib/errors";
+import { openApiErrorResponses } from "../../app/errors";
+import { API_KEY_SECURITY } from "../../app/openapi";
+import { requireUser } from "../../middleware/auth";
 
 const tags = ["Webhooks"];
 
@@ -10,16 +11,23 @@ export const WebhookSchema = z
     secret: z
       .string()
       .optional()
-      .openapi({ description: "Shown only when the webhook is set: verify `Webhook-Signature` with it." }),
+      .openapi({
+        description:
+          "Shown only when the webhook is set: `whsec_` and base64, a Standard Webhooks secret; it verifies " +
+          "`webhook-signature` and `StreamBuddy-Signature`.",
+      }),
     events: z.array(z.string()),
   })
   .openapi("Webhook");
 
 const description =
-  "Events `video.ready` and `video.failed` are POSTed as JSON `{id, type, created_at, data: <video>}` with " +
-  '`Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>` and ' +
-  "`Webhook-Id`. Any 2xx answer acknowledges; anything else is retried with back-off (1 min up to 1 h, " +
-  "8 attempts). In production the URL must be https on a public host.";
+  "Events `video.ready` and `video.failed` are POSTed as JSON `{id, type, created_at, data: <video>}`, signed " +
+  "the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, " +
+  '`webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed with the base64-decoded ' +
+  "part of the secret after `whsec_`; any Standard Webhooks library verifies it) and with " +
+  '`StreamBuddy-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the whole secret>`. ' +
+  "Any 2xx answer acknowledges; anything else is retried with back-off (1 min up to 1 h, 8 attempts). " +
+  "In production the URL must be https on a public host.";
 
 export const getWebhook = createRoute({
   method: "get",

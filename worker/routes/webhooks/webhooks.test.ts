@@ -1,12 +1,14 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../../app/logger";
+import { loadSettings } from "../../app/settings";
 import { users } from "../../db/schema";
-import { createLogger } from "../../lib/logger";
-import { loadSettings } from "../../lib/settings";
-import { callApp, recordingQueue } from "../../testing/http";
-import { seedReadyVideo, seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
-import { completeJob, failJob, newVersion } from "../../transcode/jobs";
+import { callApp } from "../../testing/http";
+import { seedReadyVideo, seedUserWithKey, testDb } from "../../testing/seed";
+import { clearUnits, seedPendingVideo, seedRunner, testDeps } from "../../testing/units";
+import { claimUnit, completeUnit, failUnit } from "../../transcode/lifecycle";
 import { deliverWebhook } from "../../webhooks/delivery";
 import { verifyWebhook } from "../../webhooks/webhooks";
 
@@ -25,7 +27,7 @@ describe("webhook settings", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { url: string; secret: string; events: string[] };
     expect(body).toMatchObject({ url: "https://hooks.example.com/in", events: ["video.ready", "video.failed"] });
-    expect(body.secret).toMatch(/^whsec_[0-9a-f]{48}$/);
+    expect(body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     const shown = await (await callApp("/api/webhook/", { headers: user.auth })).json();
     expect(shown).toEqual({ url: "https://hooks.example.com/in", events: ["video.ready", "video.failed"] });
     expect((await callApp("/api/webhook/", { method: "DELETE", headers: user.auth })).status).toBe(204);
@@ -53,26 +55,28 @@ describe("webhook settings", () => {
 
 describe("video events", () => {
   it("announces video.ready and video.failed on the webhooks queue", async () => {
-    const { queue, sent } = recordingQueue();
-    const db = testDb();
-    const ready = await seedVideo({ status: "processing" });
-    const job = { id: "j1", videoId: ready.id, version: newVersion(), status: "running" as const, attempts: 1 };
-    await completeJob(
-      db,
-      job as never,
-      {
+    await clearUnits();
+    const { deps, sent } = testDeps({ UNIT_MAX_ATTEMPTS: "1" });
+    const { runner } = await seedRunner();
+    const ready = await seedPendingVideo(deps);
+    const readyClaim = await claimUnit(deps, runner);
+    if (!readyClaim) throw new Error("nothing claimed");
+    await completeUnit(deps, readyClaim, {
+      result: {},
+      publication: {
         duration: 1,
         width: 2,
         height: 2,
         renditions: [{ id: "0", kind: "video", width: 2, height: 2, bandwidth: 1, codecs: "avc1" }],
       },
-      { events: queue },
-    );
-    const failed = await seedVideo({ status: "processing" });
-    await failJob(db, { ...job, videoId: failed.id } as never, "not_video", "No video stream", { events: queue });
-    expect(sent).toEqual([
-      expect.objectContaining({ type: "video.ready", videoId: ready.id, userId: ready.ownerId }),
-      expect.objectContaining({ type: "video.failed", videoId: failed.id, userId: failed.ownerId }),
+    });
+    const failed = await seedPendingVideo(deps);
+    const failedClaim = await claimUnit(deps, runner);
+    if (!failedClaim) throw new Error("nothing claimed");
+    await failUnit(deps, failedClaim, { code: "not_video", message: "No video stream" });
+    expect(sent.webhooks).toEqual([
+      expect.objectContaining({ type: "video.ready", videoId: ready.video.id, userId: ready.video.ownerId }),
+      expect.objectContaining({ type: "video.failed", videoId: failed.video.id, userId: failed.video.ownerId }),
     ]);
   });
 });
@@ -111,14 +115,14 @@ describe("webhook delivery", () => {
     fetch: fetcher,
   });
 
-  it("POSTs the signed event with the video and acknowledges a 2xx", async () => {
-    const user = await owner("https://hooks.example.com/in");
-    const video = await seedReadyVideo({ ownerId: user.id });
+  /** One delivery of a `video.ready` event of a new video of `userId`, as the receiver gets it. */
+  async function deliveredRequest(userId: string) {
+    const video = await seedReadyVideo({ ownerId: userId });
     const seen: Request[] = [];
     const { msg, state } = message({
       type: "video.ready",
       videoId: video.id,
-      userId: user.id,
+      userId,
       occurredAt: new Date().toISOString(),
     });
     await deliverWebhook(
@@ -130,10 +134,43 @@ describe("webhook delivery", () => {
     );
     expect(state.acked).toBe(true);
     const req = seen[0] as Request;
+    return { req, body: await req.text(), video };
+  }
+
+  it("POSTs the signed event with the video and acknowledges a 2xx", async () => {
+    const user = await owner("https://hooks.example.com/in");
+    const { req, body, video } = await deliveredRequest(user.id);
     expect(req.url).toBe("https://hooks.example.com/in");
-    const body = await req.text();
-    expect(await verifyWebhook("whsec_test", body, req.headers.get("webhook-signature") ?? "")).toBe(true);
+    expect(await verifyWebhook("whsec_test", body, req.headers.get("streambuddy-signature") ?? "")).toBe(true);
     expect(JSON.parse(body)).toMatchObject({ type: "video.ready", data: { id: video.id, status: "ready" } });
+  });
+
+  it("signs for Standard Webhooks receivers: the stock library verifies a delivery with the secret PUT gave", async () => {
+    const user = await seedUserWithKey();
+    const { secret } = (await (await put(user.auth, "https://hooks.example.com/in")).json()) as { secret: string };
+    const { req, body, video } = await deliveredRequest(user.id);
+    const headers = Object.fromEntries(req.headers);
+    expect(headers["webhook-id"]).toBe("msg-1");
+    expect(headers["webhook-timestamp"]).toMatch(/^\d+$/);
+    expect(headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(new Webhook(secret).verify(body, headers)).toMatchObject({ id: "msg-1", data: { id: video.id } });
+    expect(() => new Webhook(secret).verify(`${body} `, headers)).toThrow(/No matching signature/);
+    // The platform's own signature, under its own header name, verifies from the same request.
+    expect(await verifyWebhook(secret, body, headers["streambuddy-signature"] ?? "")).toBe(true);
+    expect(headers["streambuddy-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+  });
+
+  it("keeps secrets from before base64 working with both signatures", async () => {
+    const secret = `whsec_${"9f8e7d6c5b4a".repeat(4)}`;
+    const user = await seedUserWithKey();
+    await testDb()
+      .update(users)
+      .set({ webhookUrl: "https://hooks.example.com/in", webhookSecret: secret })
+      .where(eq(users.id, user.id));
+    const { req, body } = await deliveredRequest(user.id);
+    const headers = Object.fromEntries(req.headers);
+    expect(new Webhook(secret).verify(body, headers)).toMatchObject({ type: "video.ready" });
+    expect(await verifyWebhook(secret, body, headers["streambuddy-signature"] ?? "")).toBe(true);
   });
 
   it("retries with back-off when the endpoint fails or does not answer", async () => {

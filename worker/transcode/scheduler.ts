@@ -1,0 +1,146 @@
+/**
+ * The fair order in which runners claim pending units, in SQL, and what it tells people: a
+ * video's place in line, an estimated start, the backlog.
+ *
+ * The order is fair across owners in rounds. A pending unit's round is its owner's running units
+ * plus its place among the owner's pending units (by priority, then age); lower rounds go first,
+ * so the owner with the fewest units running goes first and one owner's fifty uploads wait
+ * behind everyone else's first. Within a round: higher priority first, then the owner whose last
+ * claim is longest ago (taking turns also with a single runner), then the oldest unit.
+ */
+import { and, count, eq, inArray, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { runners, workUnits } from "../db/schema";
+
+/** Pending units with their round and their owner's turn (the CTEs `owners` and `rounds`). */
+const ROUNDS = sql`
+  WITH owners AS (
+    SELECT p.owner_id AS owner_id,
+      (SELECT count(*) FROM work_units r WHERE r.owner_id = p.owner_id AND r.status = 'running') AS running,
+      coalesce((SELECT max(c.claimed_at) FROM work_units c WHERE c.owner_id = p.owner_id), 0) AS last_claim
+    FROM (SELECT DISTINCT owner_id FROM work_units WHERE status = 'pending') p
+  ),
+  rounds AS (
+    SELECT u.id AS id, u.video_id AS video_id, u.priority AS priority, u.created_at AS created_at,
+      u.sequence AS sequence, o.last_claim AS last_claim,
+      o.running + row_number() OVER (
+        PARTITION BY u.owner_id ORDER BY u.priority DESC, u.created_at, u.sequence, u.id
+      ) - 1 AS round
+    FROM work_units u JOIN owners o ON o.owner_id = u.owner_id
+    WHERE u.status = 'pending'
+  )`;
+
+const CLAIM_ORDER = sql`round, priority DESC, last_claim, created_at, sequence, id`;
+
+/** The id of the unit the next claim takes, as a subquery (NULL when nothing is pending). */
+export const nextPendingUnitId = sql`(${ROUNDS} SELECT id FROM rounds ORDER BY ${CLAIM_ORDER} LIMIT 1)`;
+
+/**
+ * For each of these videos that has pending units: how many pending units the claim order puts
+ * before its first one.
+ */
+export async function queuePositions(db: Database, videoIds: string[]): Promise<Map<string, number>> {
+  const positions = new Map<string, number>();
+  if (videoIds.length === 0) return positions;
+  const rows = await db.all<{ video_id: string; ahead: number }>(sql`
+    ${ROUNDS}
+    SELECT video_id, min(ahead) AS ahead FROM (
+      SELECT video_id, row_number() OVER (ORDER BY ${CLAIM_ORDER}) - 1 AS ahead FROM rounds
+    )
+    WHERE video_id IN (${sql.join(
+      videoIds.map((id) => sql`${id}`),
+      sql`, `,
+    )})
+    GROUP BY video_id`);
+  for (const row of rows) positions.set(row.video_id, Number(row.ahead));
+  return positions;
+}
+
+/** A runner that claimed within this long is taken as alive (a long poll lasts at most 25 s). */
+export const RUNNER_ALIVE_MS = 120_000;
+
+export interface Throughput {
+  /** Mean wall seconds from claim to completion of a unit, over every runner's done units. */
+  secondsPerUnit: number | null;
+  /** Runners, not revoked, that claimed within {@link RUNNER_ALIVE_MS}. */
+  aliveRunners: number;
+}
+
+export async function throughput(db: Database, now = Date.now()): Promise<Throughput> {
+  const row = await db
+    .select({
+      seconds: sql<number>`coalesce(sum(${runners.encodeSeconds}), 0)`,
+      done: sql<number>`coalesce(sum(${runners.unitsDone}), 0)`,
+      alive: sql<number>`coalesce(sum(CASE WHEN ${runners.revokedAt} IS NULL AND ${runners.lastContactAt} > ${now - RUNNER_ALIVE_MS} THEN 1 ELSE 0 END), 0)`,
+    })
+    .from(runners)
+    .get();
+  const done = Number(row?.done ?? 0);
+  return { secondsPerUnit: done > 0 ? Number(row?.seconds) / done : null, aliveRunners: Number(row?.alive ?? 0) };
+}
+
+export interface QueueStanding {
+  /** Pending units the claim order puts before the video's first; null unless it waits. */
+  queuePosition: number | null;
+  /** When a runner should take it, from the runners' mean time per unit; null without a history. */
+  estimatedStartAt: string | null;
+}
+
+export const NOT_WAITING: QueueStanding = { queuePosition: null, estimatedStartAt: null };
+
+/**
+ * Where these videos stand in line. The estimate assumes the units ahead, and half of the units
+ * running now, take the mean time per unit, shared among the runners that are alive (at least one).
+ */
+export async function queueStandings(
+  db: Database,
+  videoIds: string[],
+  now = Date.now(),
+): Promise<Map<string, QueueStanding>> {
+  const standings = new Map<string, QueueStanding>();
+  const positions = await queuePositions(db, videoIds);
+  if (positions.size === 0) return standings;
+  const [speed, runningRow] = await Promise.all([
+    throughput(db, now),
+    db.select({ n: count() }).from(workUnits).where(eq(workUnits.status, "running")).get(),
+  ]);
+  const running = runningRow?.n ?? 0;
+  for (const [videoId, ahead] of positions) {
+    const estimatedStartAt =
+      speed.secondsPerUnit === null
+        ? null
+        : new Date(
+            now + ((ahead + running / 2) * speed.secondsPerUnit * 1000) / Math.max(1, speed.aliveRunners),
+          ).toISOString();
+    standings.set(videoId, { queuePosition: ahead, estimatedStartAt });
+  }
+  return standings;
+}
+
+export interface Backlog {
+  /** Units waiting for a runner. */
+  pending: number;
+  /** Units a runner holds. */
+  running: number;
+  /** Container runners holding a unit, by runner id. */
+  busyContainers: string[];
+}
+
+export async function backlog(db: Database): Promise<Backlog> {
+  const [tally, busy] = await Promise.all([
+    db
+      .select({ status: workUnits.status, n: count() })
+      .from(workUnits)
+      .where(inArray(workUnits.status, ["pending", "running"]))
+      .groupBy(workUnits.status)
+      .all(),
+    db
+      .selectDistinct({ id: runners.id })
+      .from(workUnits)
+      .innerJoin(runners, eq(runners.id, workUnits.runnerId))
+      .where(and(eq(workUnits.status, "running"), eq(runners.kind, "container")))
+      .all(),
+  ]);
+  const of = (status: string) => tally.find((t) => t.status === status)?.n ?? 0;
+  return { pending: of("pending"), running: of("running"), busyContainers: busy.map((b) => b.id) };
+}
