@@ -94,6 +94,13 @@ export const JobEventSchema = z.discriminatedUnion("type", [
     poster: z.string().regex(OUTPUT_FILE_NAME).nullable(),
   }),
   z.object({
+    /** A unit that publishes nothing by itself (probe, chunk, audio) is done; its result feeds later units. */
+    type: z.literal("unit_done"),
+    result: z.record(z.string(), z.unknown()),
+    /** Every file the unit PUT, checked as for `completed`. */
+    files: z.array(z.string().regex(OUTPUT_FILE_NAME)).max(100_000),
+  }),
+  z.object({
     type: z.literal("failed"),
     code: z.enum(FAILURE_CODES),
     message: z.string().min(1).max(2000),
@@ -136,9 +143,38 @@ export const ClaimRequestSchema = z.object({
 });
 export type ClaimRequest = z.input<typeof ClaimRequestSchema>;
 
-/** `encode` (the whole video, one pass) today; chunks, the audio track and a finalize step later. */
-export const UNIT_KINDS = ["encode", "chunk", "audio", "finalize"] as const;
+/**
+ * `encode`: the whole video in one pass. Chunked encoding: `probe` (reads the source and says how
+ * many chunks it makes), then one `chunk` per time range (sequence = chunk index) and one
+ * `audio`, then `finalize` (the manifests from their outputs; claimable once all of them are done).
+ */
+export const UNIT_KINDS = ["encode", "probe", "chunk", "audio", "finalize"] as const;
 export type UnitKind = (typeof UNIT_KINDS)[number];
+
+/** The input of every unit of a chunked encode: how to cut it (seconds, multiples of 4). */
+export const ChunkingInputSchema = z.object({
+  firstChunkSeconds: z.number().int().positive(),
+  chunkSeconds: z.number().int().positive(),
+});
+export type ChunkingInput = z.infer<typeof ChunkingInputSchema>;
+
+/** The result of a `probe` unit: what the Worker makes the other units from. */
+export const ProbeResultSchema = z.object({
+  /** The probed source as the transcoder describes it; copied into every later unit's input. */
+  source: z.record(z.string(), z.unknown()),
+  chunks: z.number().int().min(1).max(100_000),
+  audio: z.boolean(),
+});
+export type ProbeResult = z.infer<typeof ProbeResultSchema>;
+
+/** What a later unit of a chunked encode gets: the chunking, the probed source, and its chunk. */
+export type ChunkedUnitInput = ChunkingInput & {
+  source: Record<string, unknown>;
+  /** For a `chunk` unit: its index. */
+  chunk?: number;
+  /** For `finalize`, added when it is claimed: the results of the job's chunk and audio units. */
+  outputs?: { kind: UnitKind; sequence: number; result: unknown }[];
+};
 
 /** A claimed unit: the job it belongs to, and the lease and token for this attempt. */
 export const UnitAssignmentSchema = TranscodeJobSchema.extend({

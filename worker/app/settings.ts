@@ -91,6 +91,8 @@ export const SettingsSchema = z
     UNIT_LEASE_SECONDS: wholeNumber(60, 10),
     UNIT_MAX_ATTEMPTS: wholeNumber(3, 1),
     UNIT_MAX_LEASE_EXPIRIES: wholeNumber(5, 1),
+    CHUNKED_ENCODING: flag(false),
+    CHUNK_SECONDS: wholeNumber(60, 8).pipe(z.number().refine((v) => v % 4 === 0, "must be a multiple of 4")),
     CONTAINER_RUNNERS_MAX: wholeNumber(0),
     LOCAL_RUNNER_TOKEN: text("").pipe(
       z
@@ -180,6 +182,10 @@ export const SettingsSchema = z
       leaseSeconds: s.UNIT_LEASE_SECONDS,
       maxAttempts: s.UNIT_MAX_ATTEMPTS,
       maxLeaseExpiries: s.UNIT_MAX_LEASE_EXPIRIES,
+      /** Encode in time chunks any runner can take (probe, chunks, audio, finalize) instead of one `encode` unit. */
+      chunked: s.CHUNKED_ENCODING,
+      /** Seconds of every chunk after the first (8 s); a multiple of the 4 s segment. */
+      chunkSeconds: s.CHUNK_SECONDS,
     },
     runners: {
       /** Transcoder containers the Worker may run at once (0: none, e.g. locally). */

@@ -7,10 +7,18 @@
  * so the owner with the fewest units running goes first and one owner's fifty uploads wait
  * behind everyone else's first. Within a round: higher priority first, then the owner whose last
  * claim is longest ago (taking turns also with a single runner), then the oldest unit.
+ *
+ * Chunked encoding: a unit that starts a video (its probe, its first chunk, its audio) goes before
+ * the owner's later chunks and finalize steps, and before anyone's in the same round, so a new
+ * upload becomes playable soon even behind long ones; a video's chunks then go in order. A
+ * `finalize` unit waits until every other unit of its job is done.
  */
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { runners, workUnits } from "../db/schema";
+
+/** 1 for a unit that continues a video (a chunk after the first, a finalize step), 0 for one that starts it. */
+const LATER = sql.raw(`(CASE WHEN u.kind = 'finalize' OR (u.kind = 'chunk' AND u.sequence > 0) THEN 1 ELSE 0 END)`);
 
 /** Pending units with their round and their owner's turn (the CTEs `owners` and `rounds`). */
 const ROUNDS = sql`
@@ -22,15 +30,16 @@ const ROUNDS = sql`
   ),
   rounds AS (
     SELECT u.id AS id, u.video_id AS video_id, u.priority AS priority, u.created_at AS created_at,
-      u.sequence AS sequence, o.last_claim AS last_claim,
+      u.sequence AS sequence, o.last_claim AS last_claim, ${LATER} AS later,
       o.running + row_number() OVER (
-        PARTITION BY u.owner_id ORDER BY u.priority DESC, u.created_at, u.sequence, u.id
+        PARTITION BY u.owner_id ORDER BY u.priority DESC, ${LATER}, u.created_at, u.sequence, u.id
       ) - 1 AS round
     FROM work_units u JOIN owners o ON o.owner_id = u.owner_id
-    WHERE u.status = 'pending'
+    WHERE u.status = 'pending' AND NOT (u.kind = 'finalize' AND EXISTS (
+      SELECT 1 FROM work_units w WHERE w.job_id = u.job_id AND w.kind != 'finalize' AND w.status != 'done'))
   )`;
 
-const CLAIM_ORDER = sql`round, priority DESC, last_claim, created_at, sequence, id`;
+const CLAIM_ORDER = sql`round, priority DESC, later, last_claim, created_at, sequence, id`;
 
 /** The id of the unit the next claim takes, as a subquery (NULL when nothing is pending). */
 export const nextPendingUnitId = sql`(${ROUNDS} SELECT id FROM rounds ORDER BY ${CLAIM_ORDER} LIMIT 1)`;
