@@ -59,7 +59,7 @@ export class JobFailure extends Error {
 }
 
 /** Sends progress at most every `intervalMs`, one request at a time, never blocking the encode. */
-function createProgressReporter(api: JobApiClient, ctx: RunContext, intervalMs: number) {
+export function createProgressReporter(api: JobApiClient, ctx: RunContext, intervalMs: number) {
   let lastSent = 0;
   let lastValue = -1;
   let inFlight: Promise<void> | null = null;
@@ -99,7 +99,8 @@ function createProgressReporter(api: JobApiClient, ctx: RunContext, intervalMs: 
   };
 }
 
-async function inspectSource(job: TranscodeJob, api: JobApiClient, signal: AbortSignal): Promise<SourceInfo> {
+/** ffprobe over the unit's API; a source that cannot be played is a {@link JobFailure} that says why. */
+export async function inspectSource(job: TranscodeJob, api: JobApiClient, signal: AbortSignal): Promise<SourceInfo> {
   const url = `${job.apiBase}/source`;
   let probe: Awaited<ReturnType<typeof probeMedia>>;
   try {
@@ -128,12 +129,31 @@ async function inspectSource(job: TranscodeJob, api: JobApiClient, signal: Abort
 }
 
 /** The last meaningful line ffmpeg printed, for a failure message. */
-function ffmpegReason(err: FfmpegError): string {
+export function ffmpegReason(err: FfmpegError): string {
   const lines = err.stderr
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "" && !/^(Conversion failed|Exiting normally)/.test(l));
   return (lines.at(-1) ?? err.message).slice(0, 300);
+}
+
+/**
+ * The unit ends in a `failed` event: a {@link JobFailure}'s code and message, or a general reason
+ * (the platform refused the results, the transcoder broke).
+ */
+export async function reportFailure(api: JobApiClient, ctx: RunContext, log: RunContext["log"], err: unknown) {
+  const failure =
+    err instanceof JobFailure
+      ? err
+      : err instanceof JobApiError
+        ? new JobFailure("transcode_failed", `The platform did not accept the results (${err.message}).`)
+        : new JobFailure("transcode_failed", "The transcoder stopped unexpectedly.");
+  if (!(err instanceof JobFailure)) log("job failed", { error: err instanceof Error ? err.stack : String(err) });
+  else log("job refused", { code: failure.code, reason: failure.message });
+  ctx.onStatus({ state: "failed", error: { code: failure.code, message: failure.message } });
+  await api
+    .postEvent({ type: "failed", code: failure.code, message: failure.message })
+    .catch((postErr: unknown) => log("failed event not delivered", { error: String(postErr) }));
 }
 
 export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promise<void> {
@@ -330,18 +350,7 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
       ctx.onStatus({ state: "cancelled" });
       return;
     }
-    const failure =
-      err instanceof JobFailure
-        ? err
-        : err instanceof JobApiError
-          ? new JobFailure("transcode_failed", `The platform did not accept the results (${err.message}).`)
-          : new JobFailure("transcode_failed", "The transcoder stopped unexpectedly.");
-    if (!(err instanceof JobFailure)) log("job failed", { error: err instanceof Error ? err.stack : String(err) });
-    else log("job refused", { code: failure.code, reason: failure.message });
-    ctx.onStatus({ state: "failed", error: { code: failure.code, message: failure.message } });
-    await api
-      .postEvent({ type: "failed", code: failure.code, message: failure.message })
-      .catch((postErr: unknown) => log("failed event not delivered", { error: String(postErr) }));
+    await reportFailure(api, ctx, log, err);
   } finally {
     await progress.stop();
     ctx.signal.removeEventListener("abort", stopJob);
