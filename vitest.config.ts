@@ -37,6 +37,9 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["worker/**/*.test.ts"],
+          // Some tests stream tens of MiB through local R2 or the S3 test server: seconds each,
+          // more on a busy machine.
+          testTimeout: 30_000,
           setupFiles: ["./test/worker-setup.ts"],
           // An S3-compatible server (s3rver) for the S3 storage backend's tests.
           globalSetup: ["./test/worker-global-setup.ts"],
