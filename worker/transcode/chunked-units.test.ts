@@ -92,6 +92,12 @@ describe("a chunked encode's units", () => {
 
     const { video: plain } = await chunkedVideo(testDeps().deps);
     expect((await unitsOf(plain.id)).map((u) => u.kind)).toEqual(["encode"]);
+
+    // A message delivered again after the setting changed leaves each job with the units it has.
+    await createUnits(testDeps().deps, video.id);
+    await createUnits(chunked, plain.id);
+    expect((await unitsOf(video.id)).map((u) => u.kind)).toEqual(["probe"]);
+    expect((await unitsOf(plain.id)).map((u) => u.kind)).toEqual(["encode"]);
   });
 
   it("makes, from the probe's result, a unit per chunk, one audio unit and a finalize unit, once", async () => {

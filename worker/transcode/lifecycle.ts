@@ -390,6 +390,9 @@ export async function createUnits(deps: TranscodeDeps, videoId: string, now = Da
     .get();
   if (!row) return { job: undefined, created: 0 };
   const { job, ownerId } = row;
+  // A job keeps the units it was given, even if CHUNKED_ENCODING changed since.
+  const existing = await db.select({ n: count() }).from(workUnits).where(eq(workUnits.jobId, job.id)).get();
+  if ((existing?.n ?? 0) > 0) return { job, created: 0 };
   const created = await db
     .insert(workUnits)
     .values(
