@@ -36,7 +36,8 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
-          include: ["worker/**/*.test.ts"],
+          // shared/ runs in both runtimes, so its tests run in both projects.
+          include: ["worker/**/*.test.ts", "shared/**/*.test.ts"],
           // Some tests stream tens of MiB through local R2 or the S3 test server: seconds each,
           // more on a busy machine.
           testTimeout: 30_000,
@@ -49,7 +50,7 @@ export default defineConfig({
         test: {
           name: "transcoder",
           environment: "node",
-          include: ["transcoder/**/*.test.ts"],
+          include: ["transcoder/**/*.test.ts", "shared/**/*.test.ts"],
           // Makes the quick fixture set (scripts/make-fixtures.sh) into test/fixtures/.cache once.
           globalSetup: ["./test/transcoder/global-setup.ts"],
           testTimeout: 120_000,

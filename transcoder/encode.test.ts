@@ -63,8 +63,13 @@ describe("buildEncodeCommand: one ffmpeg process for the whole ladder", () => {
     expect(spec.filterGraph).toContain("[0:0]fps=30/1,split=4[s0][s1][s2][sp]");
     expect(spec.filterGraph).toContain("[s0]scale=1920:1080:flags=bicubic,format=yuv420p[v0]");
     expect(spec.filterGraph).toContain("[s2]scale=854:480:flags=bicubic,format=yuv420p[v2]");
-    expect(spec.filterGraph).toContain("select='isnan(prev_selected_t)*gte(t,6)'");
+    expect(spec.filterGraph).toContain("select='max(eq(n,0),gte(t,6)*lt(prev_selected_t,6))'");
     expect(spec.outputs.map((o) => o.target)).toEqual(["/scratch/manifest.mpd", "/scratch/poster.jpg"]);
+    // The first frame, then the one 10% in over it, with no frames repeated in between.
+    const poster = spec.outputs[1]?.options ?? [];
+    expect(argAfter(poster, "-frames:v")).toBe("2");
+    expect(argAfter(poster, "-fps_mode")).toBe("passthrough");
+    expect(argAfter(poster, "-update")).toBe("1");
   });
 
   it("reads the source over HTTP with the job's Bearer token", () => {

@@ -36,6 +36,7 @@ export const INIT_SEGMENT_NAME = /^init-(\d+)\.m4s$/;
 /** HLS media playlists, named by ffmpeg's dash muxer. */
 export const HLS_MEDIA_PLAYLIST_NAME = /^media_(\d+)\.m3u8$/;
 
+export const initSegmentName = (representationId: string) => `init-${representationId}.m4s`;
 export const mediaSegmentName = (representationId: string, number: number) =>
   `chunk-${representationId}-${String(number).padStart(5, "0")}.m4s`;
 
@@ -124,9 +125,14 @@ export const videoPreFilters = (plan: EncodePlan) =>
 export const rungFilters = (rungs: Rung[]) =>
   rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`);
 
-/** `[sp]` → `[poster]`: the first frame at or after `at` seconds (of the branch's own timestamps). */
+/**
+ * `[sp]` → `[poster]`: the branch's first frame, then the first at or after `at` seconds (of the
+ * branch's own timestamps) written over it. The first frame too because ffmpeg reports no
+ * progress until every output has started, and the poster output would otherwise start only
+ * at `at`.
+ */
 export const posterFilter = (plan: EncodePlan, at: number) =>
-  `[sp]select='isnan(prev_selected_t)*gte(t,${at})',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`;
+  `[sp]select='max(eq(n,0),gte(t,${at})*lt(prev_selected_t,${at}))',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`;
 
 /** Source metadata (camera, location) stays private. */
 export const PRIVACY_OPTIONS = ["-map_metadata", "-1", "-map_chapters", "-1"];
@@ -183,18 +189,13 @@ export const AUDIO_CODEC_OPTIONS = [
   String(AUDIO_SAMPLE_RATE),
 ];
 
-/** The poster output's options (a JPEG of the `[poster]` branch). */
-export const POSTER_OUTPUT_OPTIONS = [
-  "-map",
-  "[poster]",
-  "-frames:v",
-  "1",
-  "-update",
-  "1",
-  "-q:v",
-  "3",
-  "-f",
-  "image2",
+/**
+ * The poster output's options (a JPEG of the `[poster]` branch of {@link posterFilter}): the
+ * selected frames as they are (no frames repeated to fill the gap), each over the one before.
+ */
+export const posterOutputOptions = (at: number) => [
+  ...["-map", "[poster]", "-frames:v", at > 0 ? "2" : "1", "-fps_mode", "passthrough"],
+  ...["-update", "1", "-q:v", "3", "-f", "image2"],
 ];
 
 /** ffmpeg's global options for a run that reports progress on stdout (`-progress pipe:1`). */
@@ -258,7 +259,7 @@ export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptio
     filterGraph: graph,
     outputs: [
       { target: join(options.outDir, MANIFEST_NAME), options: dash },
-      { target: join(options.outDir, POSTER_NAME), options: POSTER_OUTPUT_OPTIONS },
+      { target: join(options.outDir, POSTER_NAME), options: posterOutputOptions(plan.poster.at) },
     ],
   };
 }

@@ -79,4 +79,11 @@ describe("internal job API client", () => {
     expect(head.byteLength).toBe(4096);
     expect(calls[0]?.headers).toMatchObject({ range: "bytes=0-4095" });
   });
+
+  it("reads an empty source's first bytes as none: its Range is not satisfiable (416)", async () => {
+    const { doFetch, calls } = scriptedFetch([416]);
+    const head = await createJobApiClient(job, { fetch: doFetch, retry: fast }).readSourceHead(389);
+    expect(head.byteLength).toBe(0);
+    expect(calls).toHaveLength(1);
+  });
 });

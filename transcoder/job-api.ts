@@ -68,7 +68,14 @@ export async function withRetries<T>(
   }
 }
 
+/** Where the source is read from (GET with Range) and the token that opens it: for ffprobe and ffmpeg. */
+export interface SourceRef {
+  url: string;
+  token: string;
+}
+
 export interface JobApiClient {
+  readonly source: SourceRef;
   putFile(name: string, body: Uint8Array<ArrayBuffer>, signal?: AbortSignal): Promise<void>;
   postEvent(event: JobEvent, options?: { signal?: AbortSignal; retry?: RetryPolicy }): Promise<void>;
   /** The first `length` bytes of the source (fewer if it is shorter). */
@@ -81,10 +88,15 @@ export interface JobApiOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-export function createJobApiClient(job: TranscodeJob, options: JobApiOptions = {}): JobApiClient {
+/** A client for the internal job API at `apiBase`, opened by `token`; nothing else of the job is needed. */
+export function createJobApiClient(
+  job: Pick<TranscodeJob, "apiBase" | "token">,
+  options: JobApiOptions = {},
+): JobApiClient {
   const doFetch = options.fetch ?? fetch;
   const policy = options.retry ?? DEFAULT_RETRY;
   const authorization = `Bearer ${job.token}`;
+  const source: SourceRef = { url: `${job.apiBase}/source`, token: job.token };
 
   const send = async (
     what: string,
@@ -117,6 +129,8 @@ export function createJobApiClient(job: TranscodeJob, options: JobApiOptions = {
     options.log?.("retrying", { what, attempt: n, error: error instanceof Error ? error.message : String(error) });
 
   return {
+    source,
+
     async putFile(name, body, signal) {
       if (!OUTPUT_FILE_NAME.test(name)) throw new Error(`not an output file name: ${name}`);
       await withRetries(
@@ -168,11 +182,16 @@ export function createJobApiClient(job: TranscodeJob, options: JobApiOptions = {
         async () => {
           const res = await send(
             "GET source",
-            `${job.apiBase}/source`,
+            source.url,
             { headers: { authorization, range: `bytes=0-${length - 1}` } },
             signal,
             REQUEST_TIMEOUT_MS,
-          );
+          ).catch((err: unknown) => {
+            // Not even the first byte is there: the source is empty.
+            if (err instanceof JobApiError && err.status === 416) return null;
+            throw err;
+          });
+          if (res === null) return new Uint8Array(0);
           // A server that ignores Range sends everything: read only what is needed.
           const reader = res.body?.getReader();
           const chunks: Uint8Array[] = [];

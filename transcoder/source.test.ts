@@ -6,7 +6,6 @@ import {
   type ProbedMedia,
   type ProbedStream,
   parseRational,
-  sniffContainer,
 } from "./source.ts";
 
 const video = (over: Partial<ProbedStream> = {}): ProbedStream => ({
@@ -119,19 +118,6 @@ describe("assessSource: what gets transcoded", () => {
 });
 
 describe("probe failures: not a video, or a damaged one", () => {
-  const bytes = (...parts: (string | number[])[]) =>
-    Uint8Array.from(parts.flatMap((p) => (typeof p === "string" ? [...p].map((c) => c.charCodeAt(0)) : p)));
-
-  it("recognises the accepted containers by their first bytes", () => {
-    expect(sniffContainer(bytes([0, 0, 0, 0x20], "ftypisom", [0, 0, 0, 0]))).toBe("MP4/QuickTime");
-    expect(sniffContainer(bytes([0x1a, 0x45, 0xdf, 0xa3, 0, 0]))).toBe("Matroska/WebM");
-    expect(sniffContainer(bytes("RIFF", [0, 0, 0, 0], "AVI LIST"))).toBe("AVI");
-    const ts = new Uint8Array(400);
-    ts[0] = ts[188] = ts[376] = 0x47;
-    expect(sniffContainer(ts)).toBe("MPEG-TS");
-    expect(sniffContainer(bytes("this is plain text pretending to be an mp4\n"))).toBeNull();
-  });
-
   it("calls an MP4 without its index unsupported (damaged), and text not_video", () => {
     expect(explainProbeFailure("[mov,mp4] moov atom not found\nInvalid data found", "MP4/QuickTime")).toMatchObject({
       code: "unsupported",

@@ -1,7 +1,7 @@
 /**
  * What a source is, from ffprobe's report and its first bytes: the streams to encode, or why it
  * is refused (`not_video`, `unsupported`, `too_long`) in words a person uploading it understands.
- * Pure functions.
+ * Pure functions; the first bytes are recognised by the sniffer shared with the Worker (shared/sniff.ts).
  */
 import type { FailureCode } from "../shared/protocol.ts";
 
@@ -164,32 +164,13 @@ export function assessSource(probe: ProbedMedia, limits: { maxDurationSeconds: n
   };
 }
 
-/** Recognises a media container from its first bytes; null when nothing media-like is there. */
-export function sniffContainer(bytes: Uint8Array): string | null {
-  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
-  if (bytes.length >= 12 && ["ftyp", "moov", "mdat", "free", "skip", "wide", "pnot"].includes(ascii(4, 8))) {
-    return "MP4/QuickTime";
-  }
-  if (bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) {
-    return "Matroska/WebM";
-  }
-  if (bytes.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "AVI ") return "AVI";
-  if (bytes.length >= 377 && bytes[0] === 0x47 && bytes[188] === 0x47 && bytes[376] === 0x47) return "MPEG-TS";
-  if (bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 1 && bytes[3] === 0xba) return "MPEG-PS";
-  if (bytes.length >= 3 && ascii(0, 3) === "FLV") return "FLV";
-  if (bytes.length >= 4 && ascii(0, 4) === "OggS") return "Ogg";
-  if (bytes.length >= 4 && bytes[0] === 0x30 && bytes[1] === 0x26 && bytes[2] === 0xb2 && bytes[3] === 0x75) {
-    return "ASF/WMV";
-  }
-  return null;
-}
-
 /**
  * Why ffprobe could not open a source: a damaged or truncated file of a known container is
  * `unsupported`; a file with nothing media-like in it is `not_video`.
  */
 export function explainProbeFailure(
   stderr: string,
+  /** What the first bytes look like (a container's label), or null for nothing media-like. */
   sniffed: string | null,
 ): { code: "not_video" | "unsupported"; message: string } {
   if (/moov atom not found/i.test(stderr)) {

@@ -17,9 +17,8 @@ export interface UploaderOptions {
   dir: string;
   api: JobApiClient;
   concurrency: number;
-  /** Above this many bytes waiting for upload, `onBackpressure(true)`; below half of it, `(false)`. */
+  /** Above this many bytes waiting for upload, back-pressure turns on; below half of it, off. */
   maxPendingBytes: number;
-  onBackpressure?: (paused: boolean) => void;
   /** A file could not be stored even after retries; the job cannot complete. */
   onFatal?: (error: Error) => void;
   signal: AbortSignal;
@@ -37,6 +36,8 @@ export interface Uploader {
   uploadNow(name: string, body?: Uint8Array<ArrayBuffer>): Promise<void>;
   /** Stops scanning; in-flight uploads end with the job's signal. */
   stop(): void;
+  /** Calls `listener(true)` when uploads fall behind (now, if they are), `(false)` when they catch up. */
+  watchBackpressure(listener: (paused: boolean) => void): () => void;
 }
 
 export function startUploader(options: UploaderOptions): Uploader {
@@ -50,14 +51,15 @@ export function startUploader(options: UploaderOptions): Uploader {
   let failure: Error | null = null;
   let stopped = false;
   const idleWaiters: (() => void)[] = [];
+  const pressureListeners = new Set<(paused: boolean) => void>();
 
   const updatePressure = () => {
     if (!pressured && pendingBytes > options.maxPendingBytes) {
       pressured = true;
-      options.onBackpressure?.(true);
+      for (const listener of pressureListeners) listener(true);
     } else if (pressured && pendingBytes <= options.maxPendingBytes / 2) {
       pressured = false;
-      options.onBackpressure?.(false);
+      for (const listener of pressureListeners) listener(false);
     }
   };
 
@@ -152,5 +154,10 @@ export function startUploader(options: UploaderOptions): Uploader {
       await store(name, body);
     },
     stop,
+    watchBackpressure(listener) {
+      pressureListeners.add(listener);
+      if (pressured) listener(true);
+      return () => pressureListeners.delete(listener);
+    },
   };
 }

@@ -6,6 +6,7 @@ import { apiCors } from "./middleware/cors";
 import { rateLimits } from "./middleware/rate-limit";
 import { adminRouter } from "./routes/admin/admin.index";
 import { authRouter } from "./routes/auth/auth.index";
+import { directUploadsRouter } from "./routes/direct-uploads/direct-uploads.index";
 import { registerDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
 import { internalRouter } from "./routes/internal/internal.index";
@@ -30,6 +31,7 @@ export function buildApp() {
   app.route("/", authRouter);
   app.route("/", uploadsRouter);
   registerUploadDocs(app);
+  app.route("/", directUploadsRouter);
   app.route("/", videosRouter);
   app.route("/", webhooksRouter);
   app.route("/", adminRouter);

@@ -23,9 +23,10 @@ export interface Services {
   settings: Settings;
   logger: Logger;
   db: Database;
-  /** Sources, uploads in progress and every version's outputs: the R2 binding itself. */
-  media: R2Bucket;
-  /** The same bucket (or an S3-compatible one, by STORAGE_BACKEND) through one interface. */
+  /**
+   * Sources, uploads in progress and every version's outputs: the R2 binding or an S3-compatible
+   * bucket (STORAGE_BACKEND), through one interface. Everything that touches objects uses it.
+   */
   storage: ObjectStore;
   queues: {
     /** `{videoId}` messages: a finished upload to transcode. */
@@ -64,7 +65,6 @@ export function createServices(env: Env, logContext: Record<string, unknown> = {
     settings,
     logger,
     db,
-    media: env.MEDIA,
     storage: createStore(env, settings.storage),
     queues: { transcode: env.TRANSCODE_QUEUE, webhooks: env.WEBHOOK_QUEUE },
     get runners() {

@@ -129,7 +129,7 @@ describe("with the Worker restarted, and no runner but those started by hand", (
     const issued = await issueRunnerToken(platform.apiUrl, admin, "came-later");
     runner = await startRunnerProcess({ apiUrl: platform.apiUrl, token: issued.token });
     expect((await settledVideo(platform.apiUrl, account, video.id)).status).toBe("ready");
-    expect(runner.lines().find((l) => l.msg === "unit finished")).toMatchObject({
+    expect(runner.lines().find((l) => l.msg === "unit finished" && l.videoId === video.id)).toMatchObject({
       videoId: video.id,
       outcome: "completed",
     });

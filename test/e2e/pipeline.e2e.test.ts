@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Account, signUp, uniqueName } from "../support/platform.ts";
 import { makeClip, uploadVideo } from "../support/videos.ts";
@@ -20,6 +20,7 @@ import {
   waitForVideo,
 } from "./api.ts";
 import { launchBrowser, localOnlyContext } from "./browser.ts";
+import { player } from "./dash-player.ts";
 
 const api = inject("apiUrl");
 const localRunner = inject("runnerUrl");
@@ -33,59 +34,6 @@ const upload = (account: Account, path: string, title: string, extra: Record<str
 
 const runnerHealth = async () =>
   (await (await fetch(`${localRunner}/healthz`)).json()) as { pid: number; state: string };
-
-/** Loads dash.js from this deployment into a page and plays `mpd`; returns helpers to drive it. */
-async function player(page: Page, mpd: string) {
-  await page.goto(`${api}/`);
-  // A module script from this deployment's own files (a string, so the test runner leaves it be).
-  await page.addScriptTag({
-    type: "module",
-    content:
-      'import { MediaPlayer } from "/vendor/dashjs/dash.mediaplayer.min.js"; window.sbMediaPlayer = MediaPlayer;',
-  });
-  await page.waitForFunction(() => "sbMediaPlayer" in window);
-  await page.evaluate(async (url) => {
-    const { sbMediaPlayer: MediaPlayer } = window as unknown as { sbMediaPlayer: () => { create(): never } };
-    const video = document.createElement("video");
-    video.muted = true;
-    document.body.append(video);
-    const p = MediaPlayer().create() as {
-      on(e: string, f: (e: unknown) => void): void;
-      initialize(v: HTMLVideoElement, u: string, a: boolean): void;
-    };
-    const errors: string[] = [];
-    p.on("error", (e: unknown) => errors.push(JSON.stringify(e)));
-    p.initialize(video, url, true);
-    Object.assign(window, { sbPlayer: p, sbVideo: video, sbErrors: errors });
-  }, mpd);
-  return {
-    currentTime: () => page.evaluate(() => (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.currentTime),
-    videoHeight: () => page.evaluate(() => (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.videoHeight),
-    errors: () => page.evaluate(() => (window as unknown as { sbErrors: string[] }).sbErrors),
-    heights: () =>
-      page.evaluate(() => {
-        const p = (window as unknown as { sbPlayer: { getRepresentationsByType(t: string): { height: number }[] } })
-          .sbPlayer;
-        return p.getRepresentationsByType("video").map((r) => r.height);
-      }),
-    force: (height: number) =>
-      page.evaluate((h) => {
-        const p = (
-          window as unknown as {
-            sbPlayer: {
-              updateSettings(s: unknown): void;
-              getRepresentationsByType(t: string): { id: string; height: number }[];
-              setRepresentationForTypeById(t: string, id: string, force: boolean): void;
-            };
-          }
-        ).sbPlayer;
-        p.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
-        const rep = p.getRepresentationsByType("video").find((r) => r.height === h);
-        if (!rep) throw new Error(`no ${h}p representation`);
-        p.setRepresentationForTypeById("video", rep.id, true);
-      }, height),
-  };
-}
 
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -130,7 +78,7 @@ describe("the transcoding pipeline", () => {
   it("plays the MPD from the old service's stream endpoint in dash.js, switching to the lowest and then the highest rung", async () => {
     const { context, blocked } = await localOnlyContext(browser);
     const page = await context.newPage();
-    const p = await player(page, `${api}/api/videos/${ready.slug}/?format=mpd`);
+    const p = await player(page, `${api}/api/videos/${ready.slug}/?format=mpd`, api);
     await until(p.currentTime, (t) => t > 5, 90_000);
     expect(await p.heights()).toEqual(expect.arrayContaining([720, 480]));
     await p.force(480);
@@ -157,7 +105,7 @@ describe("the transcoding pipeline", () => {
     const { dash_url } = (await token.json()) as { dash_url: string };
     expect(dash_url).toContain("/t/");
     const { context } = await localOnlyContext(browser);
-    const p = await player(await context.newPage(), dash_url);
+    const p = await player(await context.newPage(), dash_url, api);
     await until(p.currentTime, (t) => t > 2, 90_000);
     expect(await p.errors()).toEqual([]);
     await context.close();

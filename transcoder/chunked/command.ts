@@ -29,10 +29,10 @@ import {
   KEYFRAME_SECONDS,
   MEDIA_SEGMENT_TEMPLATE,
   POSTER_NAME,
-  POSTER_OUTPUT_OPTIONS,
   PRIVACY_OPTIONS,
   PROGRESS_GLOBAL_OPTIONS,
   posterFilter,
+  posterOutputOptions,
   rungFilters,
   SEGMENT_SECONDS,
   videoCodecOptions,
@@ -95,13 +95,13 @@ export function buildChunkCommand(
     seeks ? `setpts=PTS-${chunk.startFrame},` : "",
   ].join("");
   const poster = chunkMakesPoster(chunks, chunk, plan);
+  // The poster's time within the chunk (whose frames start at 0).
+  const posterAt = Math.max(0, plan.poster.at - (rate ? frameTime(chunk.startFrame, rate) : 0));
   const branches = rungs.map((_, i) => `[s${i}]`).join("") + (poster ? "[sp]" : "");
   const graph = [
     `[0:${plan.videoStreamIndex}]${videoPreFilters(plan)}${range}split=${rungs.length + (poster ? 1 : 0)}${branches}`,
     ...rungFilters(rungs),
-    ...(poster
-      ? [posterFilter(plan, Math.max(0, plan.poster.at - (rate ? frameTime(chunk.startFrame, rate) : 0)))]
-      : []),
+    ...(poster ? [posterFilter(plan, posterAt)] : []),
   ].join(";");
 
   // The first chunk starts where the one-pass encode starts, so it forces keyframes the same way.
@@ -170,7 +170,7 @@ export function buildChunkCommand(
     filterGraph: graph,
     outputs: [
       { target: join(options.outDir, CHUNK_MUXER_MANIFEST), options: dash },
-      ...(poster ? [{ target: join(options.outDir, POSTER_NAME), options: POSTER_OUTPUT_OPTIONS }] : []),
+      ...(poster ? [{ target: join(options.outDir, POSTER_NAME), options: posterOutputOptions(posterAt) }] : []),
     ],
   };
 }

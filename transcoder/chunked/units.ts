@@ -15,25 +15,20 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChunkedUnitInput, EncodedRendition, JobEvent, UnitAssignment } from "../../shared/protocol.ts";
 import { type EncodePlan, httpInputOptions, MANIFEST_NAME, POSTER_NAME, planEncode } from "../encode.ts";
+import { ffmpegFailure } from "../encode-session.ts";
+import { JobFailure } from "../failure.ts";
 import { FfmpegError } from "../ffmpeg.ts";
 import { createJobApiClient, type JobApiClient } from "../job-api.ts";
 import { displaySize } from "../ladder.ts";
-import {
-  createProgressReporter,
-  ffmpegReason,
-  inspectSource,
-  JobFailure,
-  type RunContext,
-  reportFailure,
-} from "../pipeline.ts";
+import { createRunReporter, type RunContext, reportRunEnd } from "../pipeline.ts";
+import { inspectSource } from "../probe.ts";
+import type { JobReporter } from "../report.ts";
 import { settingsFromEnv, type TranscoderSettings } from "../settings.ts";
 import type { SourceInfo } from "../source.ts";
 import { startUploader } from "../uploader.ts";
 import { assemblePresentation, buildManifests, type PresentationDescription, PresentationError } from "./manifests.ts";
 import { type ChunkPlan, planChunks } from "./plan.ts";
 import { type RunningUnit, startAudioEncode, startChunkEncode, UnitCheckError, type UnitOutput } from "./run.ts";
-
-type Progress = ReturnType<typeof createProgressReporter>;
 
 interface Planned {
   source: SourceInfo;
@@ -65,9 +60,13 @@ function planFrom(
   return { source, plan, chunks };
 }
 
-async function probe(unit: UnitAssignment, api: JobApiClient, ctx: RunContext, progress: Progress) {
-  progress.update(0, "probing");
-  const source = await inspectSource(unit, api, ctx.signal);
+async function probe(unit: UnitAssignment, api: JobApiClient, ctx: RunContext, progress: JobReporter) {
+  progress.progress(0, "probing");
+  const source = await inspectSource(api.source, {
+    maxDurationSeconds: unit.maxDurationSeconds,
+    readHead: (length, signal) => api.readSourceHead(length, signal),
+    signal: ctx.signal,
+  });
   const { plan, chunks } = planFrom(source, unit.maxHeight, unit.input);
   ctx.log("source probed", {
     duration: source.duration,
@@ -88,7 +87,7 @@ async function encode(
   unit: UnitAssignment,
   api: JobApiClient,
   ctx: RunContext,
-  progress: Progress,
+  progress: JobReporter,
   settings: TranscoderSettings,
 ): Promise<JobEvent> {
   const { plan, chunks } = plannedFrom(unit);
@@ -115,22 +114,22 @@ async function encode(
       concurrency: settings.uploadConcurrency,
       maxPendingBytes: settings.maxPendingBytes,
       signal: stop.signal,
-      onBackpressure: (pause) => (pause ? running?.pause() : running?.resume()),
       onFatal: (err) => {
         ctx.log("upload failed", { error: err.message });
         stop.abort(err);
       },
     });
+    uploader.watchBackpressure((pause) => (pause ? running?.pause() : running?.resume()));
     const options = {
-      input: `${unit.apiBase}/source`,
-      inputOptions: httpInputOptions(unit.token),
+      input: api.source.url,
+      inputOptions: httpInputOptions(api.source.token),
       workDir,
       outDir,
       x264Preset: settings.x264Preset,
       onStart: (pid: number | undefined) => ctx.log("ffmpeg started", { pid, kind: unit.kind, chunk: chunk?.index }),
-      onProgress: (done: number) => progress.update((done / seconds) * 100, "encoding"),
+      onProgress: (done: number) => progress.progress((done / seconds) * 100, "encoding"),
     };
-    progress.update(0, "encoding");
+    progress.progress(0, "encoding");
     const started = chunk ? startChunkEncode(plan, chunks, chunk, options) : startAudioEncode(plan, options);
     running = started;
     stop.signal.addEventListener("abort", () => void started.stop(), { once: true });
@@ -142,12 +141,10 @@ async function encode(
       if (stop.signal.aborted) throw err;
       if (err instanceof UnitCheckError)
         throw new JobFailure("transcode_failed", `Encoding went wrong (${err.message}).`);
-      if (err instanceof FfmpegError) {
-        throw new JobFailure("transcode_failed", `Encoding failed (${ffmpegReason(err)}).`);
-      }
+      if (err instanceof FfmpegError) throw ffmpegFailure(err);
       throw err;
     }
-    progress.update(99, "uploading");
+    progress.progress(99, "uploading");
     await uploader.finish();
     // The uploader picks up segments as they are finished; the poster is stored once it is complete.
     if (output.poster) await uploader.uploadNow(output.poster);
@@ -216,26 +213,20 @@ export async function runChunkedUnit(unit: UnitAssignment, ctx: RunContext): Pro
   const log: RunContext["log"] = (msg, fields) => ctx.log(msg, { kind: unit.kind, ...fields });
   const unitCtx = { ...ctx, log };
   const api = createJobApiClient(unit, { fetch: ctx.fetch, log });
-  const progress = createProgressReporter(api, unitCtx, ctx.progressIntervalMs ?? 2000);
+  const report = createRunReporter(api, unitCtx, log);
   ctx.onStatus({ state: "running", progress: 0, error: null });
   try {
     let event: JobEvent;
-    if (unit.kind === "probe") event = await probe(unit, api, unitCtx, progress);
+    if (unit.kind === "probe") event = await probe(unit, api, unitCtx, report);
     else if (unit.kind === "finalize") event = await finalize(unit, api, unitCtx);
-    else event = await encode(unit, api, unitCtx, progress, settings);
-    await progress.stop();
+    else event = await encode(unit, api, unitCtx, report, settings);
+    await report.stop();
     await api.postEvent(event, { signal: ctx.signal });
     log("unit done", { files: "files" in event ? event.files.length : 0 });
     ctx.onStatus({ state: "completed", progress: 100, error: null });
   } catch (err) {
-    await progress.stop();
-    if (ctx.signal.aborted) {
-      log("unit stopped; it will be claimed again");
-      ctx.onStatus({ state: "cancelled" });
-      return;
-    }
-    await reportFailure(api, unitCtx, log, err);
+    await reportRunEnd(report, unitCtx, err);
   } finally {
-    await progress.stop();
+    await report.stop();
   }
 }

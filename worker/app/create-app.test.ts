@@ -1,9 +1,8 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Envelope } from "../testing/api";
+import { callApp } from "../testing/api";
 
-const call = (path: string, init?: RequestInit) =>
-  exports.default.fetch(new Request(`http://example.com${path}`, init));
+const call = (path: string, init?: RequestInit) => callApp(path, init);
 
 describe("the error envelope", () => {
   it("answers an unknown route with 404 in the envelope and the request id", async () => {
@@ -85,7 +84,7 @@ describe("validation through createRouter", async () => {
 });
 
 describe("production without its secrets", async () => {
-  const { callApp } = await import("../testing/http");
+  const { callApp } = await import("../testing/api");
 
   it("refuses to serve with 503 in the envelope, and serves once they are set", async () => {
     const bare = { ENVIRONMENT: "production", JOB_TOKEN_SECRET: "", PLAYBACK_SIGNING_KEYS: "" };

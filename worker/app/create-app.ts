@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { PatternRouter } from "hono/router/pattern-router";
 import { createServices, type Services } from "../services";
+import { StorageError } from "../storage/store";
 import { ApiError, type ErrorCode, errorBody, statusToCode } from "./errors";
 import { createLogger } from "./logger";
 import { logSettingsError, SettingsError } from "./settings";
@@ -42,6 +43,25 @@ export function errorResponse(
   const res = c.json(errorBody(code, message, c.get("requestId") ?? "unknown", options.details), status);
   for (const [k, v] of Object.entries(options.headers ?? {})) res.headers.set(k, v);
   return res;
+}
+
+/**
+ * A storage failure that reached a route, as the platform's own error: the bucket's XML, codes and
+ * keys never reach the client. A missing object or upload is a 404; a bucket that cannot be
+ * reached or is overloaded is a 503; anything else is our failure (500), logged with its code.
+ */
+function storageErrorResponse(c: Context<AppEnv>, err: StorageError) {
+  if (err.status === 404) return errorResponse(c, "not_found", "No such object");
+  if (err.status === 416) return errorResponse(c, "range_not_satisfiable", "The range lies outside the object");
+  if (err.status === 501) return errorResponse(c, "not_implemented", err.message);
+  const logger = c.get("logger") ?? createLogger();
+  logger.error("storage error", { backend: err.backend, status: err.status, code: err.code, error: err.message });
+  if (err.status === 503 || err.status === 429) {
+    return errorResponse(c, "service_unavailable", "Storage is unavailable; try again shortly", {
+      headers: { "Retry-After": "5" },
+    });
+  }
+  return errorResponse(c, "internal_error", "Something went wrong on our side");
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -118,6 +138,7 @@ export function createApp(): AppOpenAPI {
     if (err instanceof ApiError) {
       return errorResponse(c, err.code, err.message, { details: err.details, headers: err.headers });
     }
+    if (err instanceof StorageError) return storageErrorResponse(c, err);
     if (err instanceof HTTPException) {
       const malformedJson = err.status === 400 && /json/i.test(err.message);
       const code = malformedJson ? "invalid_json" : statusToCode(err.status);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callApp } from "../testing/http";
+import { callApp } from "../testing/api";
 import { loadSettings, SETTING_NAMES, SettingsError } from "./settings";
 
 /** `NAME=value` lines of an env file, comments and blank lines skipped. */

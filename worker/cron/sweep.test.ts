@@ -4,7 +4,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../app/logger";
 import { jobs, videos, workUnits } from "../db/schema";
 import { versionPrefix } from "../storage/keys";
-import { recordingQueue } from "../testing/http";
+import { createR2Store } from "../storage/r2";
+import { recordingQueue } from "../testing/api";
 import { seedVideo, testDb } from "../testing/seed";
 import { clearUnits, seedPendingVideo, seedRunner, testDeps, unitRow, unitsOf } from "../testing/units";
 import { claimUnit, requestTranscode } from "../transcode/lifecycle";
@@ -65,20 +66,23 @@ describe("the transcoding sweep", () => {
 describe("the expired-upload sweep", () => {
   it("aborts unfinished uploads past their expiry and deletes their video; leaves live ones", async () => {
     const { sweepExpiredUploads } = await import("./sweep");
-    const { mediaSessions, UploadSession } = await import("../uploads/session");
+    const { UploadSession } = await import("../uploads/session");
     const { tailKey } = await import("../storage/keys");
     const { uploads } = await import("../db/schema");
     const db = testDb();
     const make = async (expiresAt: number) => {
       const video = await seedVideo({ status: "uploading" });
-      const session = await UploadSession.open(mediaSessions(db, env.MEDIA), {
-        id: video.id,
-        videoId: video.id,
-        userId: video.ownerId,
-        length: 1000,
-        metadata: {},
-        expiresAt: new Date(expiresAt),
-      });
+      const session = await UploadSession.open(
+        { db, storage: createR2Store(env.MEDIA) },
+        {
+          id: video.id,
+          videoId: video.id,
+          userId: video.ownerId,
+          length: 1000,
+          metadata: {},
+          expiresAt: new Date(expiresAt),
+        },
+      );
       await session.write(
         (async function* () {
           yield new Uint8Array(100);
@@ -89,7 +93,10 @@ describe("the expired-upload sweep", () => {
     const now = Date.now();
     const stale = await make(now - 1000);
     const live = await make(now + 3_600_000);
-    const result = await sweepExpiredUploads({ db, media: env.MEDIA, logger: createLogger({}, "error") }, now);
+    const result = await sweepExpiredUploads(
+      { db, storage: createR2Store(env.MEDIA), logger: createLogger({}, "error") },
+      now,
+    );
     expect(result).toEqual({ expired: 1, aborted: 1 });
     expect(await db.select().from(videos).where(eq(videos.id, stale.id)).get()).toBeUndefined();
     expect(await db.select().from(uploads).where(eq(uploads.id, stale.id)).get()).toBeUndefined();

@@ -4,10 +4,10 @@ import { logSettingsError, SettingsError } from "../app/settings";
 import type { Database } from "../db/client";
 import { jobs, uploads, workUnits } from "../db/schema";
 import { createServices, type Services } from "../services";
-
+import type { ObjectStore } from "../storage/index";
 import { createUnits, expireLeases, type TranscodeDeps } from "../transcode/lifecycle";
 import { backlog } from "../transcode/scheduler";
-import { mediaSessions, UploadSession } from "../uploads/session";
+import { UploadSession } from "../uploads/session";
 import { dropVideoUpload } from "../uploads/video-upload";
 
 /** A queued job older than this without units lost its queue message: the sweep creates them. */
@@ -40,11 +40,14 @@ export async function sweepTranscoding(deps: TranscodeDeps, now = Date.now()) {
 
 /**
  * Upload sessions past their expiry (a tus upload's `Upload-Expires`, or a classic upload whose
- * request never ended): the R2 multipart upload is aborted and the held bytes, the upload row and
+ * request never ended): the multipart upload is aborted and the held bytes, the upload row and
  * its never-finished video are deleted. Finished uploads only lose their row (their video lives on).
  */
-export async function sweepExpiredUploads(deps: { db: Database; media: R2Bucket; logger: Logger }, now = Date.now()) {
-  const { db, media, logger } = deps;
+export async function sweepExpiredUploads(
+  deps: { db: Database; storage: ObjectStore; logger: Logger },
+  now = Date.now(),
+) {
+  const { db, logger } = deps;
   const expired = await db
     .select()
     .from(uploads)
@@ -52,7 +55,7 @@ export async function sweepExpiredUploads(deps: { db: Database; media: R2Bucket;
     .limit(100)
     .all();
   let aborted = 0;
-  const store = mediaSessions(db, media);
+  const store = { db, storage: deps.storage };
   for (const row of expired) {
     const session = new UploadSession(store, row);
     if (session.complete) {

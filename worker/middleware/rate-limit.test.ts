@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../app/create-app";
 import type { RateLimitPolicy } from "../durable/rate-limiter";
-import { apiClient, type Envelope, registerUser } from "../testing/api";
+import { apiClient, type Envelope, signedInUser } from "../testing/api";
 import { optionalUser, requireUser } from "./auth";
 import { clientSubject, type RouteRateLimit, rateLimits } from "./rate-limit";
 
@@ -56,7 +56,7 @@ describe("the general API limit through the real app", () => {
     expect(other.headers.get("ratelimit-remaining")).toBe("99");
 
     // A signed-in user counts against the user's own limit, even from the exhausted address.
-    const { key } = await registerUser(apiClient());
+    const { key } = await signedInUser();
     const signedIn = await client.call("GET", "/api/auth/user/", { key });
     expect(signedIn.status).toBe(200);
     expect(limitHeaders(signedIn)).toMatchObject({ limit: "1000", remaining: "999" });
@@ -142,7 +142,7 @@ describe("route limits from the table", () => {
 
   it("refuses the 11th upload of a user in a day while other calls still pass", async () => {
     const app = uploadApp();
-    const { key, user } = await registerUser();
+    const { key, user } = await signedInUser();
     const auth = { headers: { Authorization: `Token ${key}` } };
     for (let i = 1; i <= 10; i++) {
       const res = await request(app, "/api/test-upload", { method: "POST", ...auth });

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { jobs, videos } from "../db/schema";
 import { createServices } from "../services";
-import { recordingQueue } from "../testing/http";
+import { recordingQueue } from "../testing/api";
 import { seedVideo, testDb } from "../testing/seed";
 import { unitsOf } from "../testing/units";
 import { requestTranscode } from "../transcode/lifecycle";

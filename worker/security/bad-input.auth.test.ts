@@ -7,16 +7,16 @@ import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEV_JOB_TOKEN_SECRET } from "../app/settings";
 import { versionPrefix } from "../storage/keys";
-import { registerUser } from "../testing/api";
+import { signedInUser } from "../testing/api";
 import { mp4Like } from "../testing/http";
 import { seedClaimedUnit, testDeps } from "../testing/units";
 import { revokeRunner } from "../transcode/lifecycle";
 import { base64url, mintUnitToken } from "../transcode/unit-token";
 import { expectHealthy, expectNothingStored, expectRefusal, rawCall } from "./bad-input.helpers";
 
-let owner: Awaited<ReturnType<typeof registerUser>>;
+let owner: Awaited<ReturnType<typeof signedInUser>>;
 beforeAll(async () => {
-  owner = await registerUser();
+  owner = await signedInUser();
 });
 
 const UNKNOWN_KEY = "ab".repeat(32);
@@ -55,7 +55,7 @@ describe("API keys of every wrong shape", () => {
   });
 
   it("refuses a key after logout with 401", async () => {
-    const { key, client } = await registerUser();
+    const { key, client } = await signedInUser();
     expect((await client.call("POST", "/api/auth/logout/", { key })).status).toBe(200);
     await expectRefusal(await client.call("GET", "/api/auth/user/", { key }), 401, "unauthorized");
   });

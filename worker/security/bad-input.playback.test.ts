@@ -9,8 +9,8 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintPlaybackToken, parseSigningKeys } from "../playback/tokens";
 import { sourceKey } from "../storage/keys";
-import { registerUser, uniqueIp } from "../testing/api";
-import { callApp, recordingQueue, TUS, tusMetadata } from "../testing/http";
+import { callApp, recordingQueue, signedInUser, uniqueIp } from "../testing/api";
+import { TUS, tusMetadata } from "../testing/http";
 import { seedReadyVideo, tinyMp4 } from "../testing/seed";
 import { seedClaimedUnit } from "../testing/units";
 import { expectHealthy, expectNothingStored, expectRefusal } from "./bad-input.helpers";
@@ -20,7 +20,7 @@ const SIGNING_KEYS = "k2:second-signing-key-0123456789,k1:first-signing-key-0123
 const VARS = { PLAYBACK_SIGNING_KEYS: SIGNING_KEYS };
 const [K2, K1] = parseSigningKeys(SIGNING_KEYS) as [{ id: string; secret: string }, { id: string; secret: string }];
 
-let owner: Awaited<ReturnType<typeof registerUser>>;
+let owner: Awaited<ReturnType<typeof signedInUser>>;
 let ownerAuth: Record<string, string>;
 let publicVideo: Awaited<ReturnType<typeof seedReadyVideo>>;
 let privateVideo: Awaited<ReturnType<typeof seedReadyVideo>>;
@@ -45,7 +45,7 @@ async function sourceBytes(videoId: string) {
 }
 
 beforeAll(async () => {
-  owner = await registerUser();
+  owner = await signedInUser();
   ownerAuth = { authorization: `Token ${owner.key}` };
   publicVideo = await seedReadyVideo({ ownerId: owner.user.id, filename: "clip.mp4" });
   privateVideo = await seedReadyVideo({ ownerId: owner.user.id, visibility: "private" });

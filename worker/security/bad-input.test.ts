@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_PASSWORD_LENGTH } from "../auth/passwords";
 import { MAX_JSON_BODY_BYTES } from "../middleware/body-limit";
-import { apiClient, type KeyWithUser, registerUser } from "../testing/api";
+import { apiClient, type KeyWithUser, signedInUser } from "../testing/api";
 import { seedReadyVideo, seedVideo } from "../testing/seed";
 import { expectHealthy, expectNothingStored, expectRefusal, rawCall } from "./bad-input.helpers";
 
@@ -15,9 +15,9 @@ const REGISTRATION = "/api/auth/registration/";
 const LOGIN = "/api/auth/login/";
 const PASSWORD = "correct horse battery";
 
-let owner: Awaited<ReturnType<typeof registerUser>>;
+let owner: Awaited<ReturnType<typeof signedInUser>>;
 beforeAll(async () => {
-  owner = await registerUser();
+  owner = await signedInUser();
 });
 
 const registration = (username: string, email = `${crypto.randomUUID().slice(0, 8)}@example.com`) => ({
@@ -188,7 +188,7 @@ describe("unicode, control characters and very long strings", () => {
   });
 
   it("refuses a full-width copy of an existing username as taken", async () => {
-    const { user } = await registerUser(apiClient(), { username: `Wide${crypto.randomUUID().slice(0, 8)}` });
+    const { user } = await signedInUser({ username: `Wide${crypto.randomUUID().slice(0, 8)}` });
     // "Ｗｉｄｅ…": the same letters and digits in their full-width forms, equal under NFKC.
     const fullWidth = [...user.username].map((ch) => String.fromCodePoint((ch.codePointAt(0) ?? 0) + 0xfee0)).join("");
     expect(fullWidth).not.toBe(user.username);

@@ -5,17 +5,17 @@
  * error envelope and keeps nothing; an upload in progress survives every hostile PATCH intact.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { registerUser } from "../testing/api";
-import { b64, callApp, form, recordingQueue, TUS, tusMetadata } from "../testing/http";
-import { seedUserWithKey, tinyMp4 } from "../testing/seed";
+import { callApp, recordingQueue, signedInUser } from "../testing/api";
+import { b64, form, TUS, tusMetadata } from "../testing/http";
+import { tinyMp4 } from "../testing/seed";
 import { expectHealthy, expectNothingStored, expectRefusal, storedState } from "./bad-input.helpers";
 
 const OCTETS = "application/offset+octet-stream";
 const META = { title: "A clip", filetype: "video/mp4", filename: "clip.mp4" };
 
-let owner: Awaited<ReturnType<typeof registerUser>>;
+let owner: Awaited<ReturnType<typeof signedInUser>>;
 beforeAll(async () => {
-  owner = await registerUser();
+  owner = await signedInUser();
 });
 
 const tusPost = (auth: Record<string, string>, headers: Record<string, string>, vars?: Record<string, string>) =>
@@ -88,7 +88,7 @@ describe("tus creation refusals", () => {
   ];
 
   it.each(cases)("refuses %s with %i, storing nothing", async (_, status, code, change, vars) => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const headers: Record<string, string> = { ...valid };
     for (const [name, value] of Object.entries(change)) {
       if (value === undefined) delete headers[name];
@@ -110,7 +110,7 @@ describe("tus PATCH refusals on an upload in progress", () => {
 
   /** An upload of the fixture with its first 4 KiB received. */
   async function uploadInProgress() {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const created = await tusPost(user.auth, {
       ...TUS,
       "upload-length": String(mp4.length),
@@ -170,7 +170,7 @@ describe("tus PATCH refusals on an upload in progress", () => {
 
   it("answers another user's PATCH and DELETE with 404 and leaves the upload alone", async () => {
     const { user, path } = await uploadInProgress();
-    const stranger = await seedUserWithKey();
+    const stranger = await signedInUser();
     await expectNothingStored(async () => {
       const patch = await callApp(path, {
         method: "PATCH",
@@ -194,7 +194,7 @@ describe("tus PATCH refusals on an upload in progress", () => {
   });
 
   it("gives tus answers to a foreign origin no CORS headers", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const res = await tusPost(
       { ...user.auth, origin: "http://evil.example" },
       { ...TUS, "upload-length": "1000", "upload-metadata": tusMetadata(META) },
@@ -224,7 +224,7 @@ describe("classic upload refusals", () => {
     ["a title of 201 characters", 400, "validation_error", { title: "t".repeat(201), file: video() }],
     ["a file field that is plain text", 415, "unsupported_media_type", { title: "Clip", file: "just some text" }],
   ])("refuses a form with %s with %i, storing nothing", async (_, status, code, fields) => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     await expectNothingStored(async () => {
       const res = await post(user.auth, { body: form(fields as Record<string, string | Blob>) });
       expectNoCookie(res);
@@ -244,7 +244,7 @@ describe("classic upload refusals", () => {
     ],
     ["JSON instead of a form", 415, "unsupported_media_type", "application/json", '{"title": "Clip"}'],
   ])("refuses %s with %i, storing nothing", async (_, status, code, type, body) => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     await expectNothingStored(async () => {
       await expectRefusal(await post(user.auth, { headers: { "content-type": type }, body }), status, code);
     });
@@ -255,7 +255,7 @@ describe("filenames built to break out of Content-Disposition", () => {
   const SAFE_DISPOSITION = /^attachment; filename="[A-Za-z0-9._-]+"$/;
 
   it("keeps a tus filename with quotes, CR/LF and a header inside a safe Content-Disposition", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const mp4 = tinyMp4();
     const filename = "evil\"; filename*=UTF-8''x.exe\r\nSet-Cookie: session=1\r\n\r\n.mp4";
     const created = await tusPost(user.auth, {
@@ -279,7 +279,7 @@ describe("filenames built to break out of Content-Disposition", () => {
   });
 
   it("keeps a classic upload's filename with quotes and newlines inside a safe Content-Disposition", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const res = await callApp(
       "/api/videos/upload/",
       {

@@ -6,10 +6,11 @@
  *    exactly as if it did not exist (never 403, which would confirm it does);
  *  - an admin operation answers 403 to a signed-in user who is not an admin.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sourceKey } from "../storage/keys";
-import { seedReadyVideo, seedUserWithKey, tinyMp4 } from "../testing/seed";
+import { callApp, signedInUser } from "../testing/api";
+import { seedReadyVideo, tinyMp4 } from "../testing/seed";
 import { expectRefusal, rawCall } from "./bad-input.helpers";
 
 interface Operation {
@@ -21,7 +22,7 @@ interface Operation {
 }
 
 async function operations(): Promise<Operation[]> {
-  const res = await exports.default.fetch(new Request("http://example.com/openapi.json"));
+  const res = await callApp("/openapi.json");
   const doc = (await res.json()) as { paths: Record<string, Record<string, Omit<Operation, "method" | "path">>> };
   return Object.entries(doc.paths).flatMap(([path, ops]) =>
     Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, ...op })),
@@ -86,10 +87,10 @@ describe("every operation on a video or upload of someone else's", () => {
   it.each(perVideo.map((op) => [name(op), op] as const))(
     "%s answers 404 for another user's private video, as for one that does not exist",
     async (_, op) => {
-      const owner = await seedUserWithKey();
+      const owner = await signedInUser();
       const video = await seedReadyVideo({ ownerId: owner.id, visibility: "private" });
       await env.MEDIA.put(sourceKey(video.id), tinyMp4());
-      const stranger = await seedUserWithKey();
+      const stranger = await signedInUser();
       const theirs = await requestFor(op, { id: video.id, title: video.id }, stranger.auth.authorization);
       await expectRefused(theirs, 404, "not_found");
       const missing = await requestFor(
@@ -98,8 +99,9 @@ describe("every operation on a video or upload of someone else's", () => {
         stranger.auth.authorization,
       );
       await expectRefused(missing, 404, "not_found");
-      // The owner still reaches it: the 404 is about who asks, not about the video.
-      if (op.method === "GET" && !op.tags.includes("Uploads")) {
+      // The owner still reaches it: the 404 is about who asks, not about the video. (An upload's
+      // operations need an upload, which a ready video no longer has.)
+      if (op.method === "GET" && !op.tags.includes("Uploads") && !op.tags.includes("Direct uploads")) {
         const own = await requestFor(op, { id: video.id, title: video.id }, owner.auth.authorization);
         expect(own.status, await own.clone().text()).toBeLessThan(400);
       }
@@ -115,7 +117,7 @@ describe("every admin operation", () => {
   });
 
   it.each(admin.map((op) => [name(op), op] as const))("%s answers 403 to a user who is not an admin", async (_, op) => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const res = await requestFor(op, { id: crypto.randomUUID() }, user.auth.authorization);
     await expectRefusal(res, 403, "forbidden");
   });

@@ -1,12 +1,14 @@
 /**
- * Helpers for Worker tests: calls through the real app (`exports.default.fetch`), each test client
+ * Helpers for Worker tests: calls through the Worker's entry, each test client
  * with its own client address so anonymous calls of one test never use up another's daily limit.
  * Only test files import this module.
  */
 
-import { exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import type { ErrorEnvelope } from "../app/errors";
+import worker from "../index";
 import type { KeySchema, UserSchema } from "../routes/auth/auth.routes";
 import type { VideoSchema } from "../videos/videos.schema";
 
@@ -34,13 +36,52 @@ export type UserJson = z.infer<typeof UserSchema>;
 export type KeyWithUser = z.infer<typeof KeySchema>;
 export type VideoJson = z.infer<typeof VideoSchema>;
 
+/**
+ * The one way Worker tests call the app: the Worker's own `fetch` entry, in this isolate, with the
+ * test bindings, `queue` standing in for TRANSCODE_QUEUE (e.g. {@link recordingQueue}) and `vars`
+ * as settings for this call. In-process, so a request body that errors midway reaches the
+ * handler as a connection cut off would.
+ */
+export async function callApp(
+  path: string,
+  init: RequestInit = {},
+  queue?: Queue,
+  vars: Record<string, string> = {},
+): Promise<Response> {
+  const bindings = { ...env, ...(queue ? { TRANSCODE_QUEUE: queue } : {}), ...vars } as Env;
+  let request = new Request(`http://api.test${path}`, init);
+  // A body known in full arrives with its length, as over a connection; a stream stays chunked.
+  if (init.body != null && !(init.body instanceof ReadableStream) && !request.headers.has("content-length")) {
+    const bytes = await request.arrayBuffer();
+    const headers = new Headers(request.headers);
+    headers.set("content-length", String(bytes.byteLength));
+    request = new Request(request.url, { method: request.method, headers, body: bytes });
+  }
+  return worker.fetch(request, bindings, createExecutionContext());
+}
+
+/** A queue that records what it is sent, for {@link callApp}. */
+export function recordingQueue() {
+  const sent: unknown[] = [];
+  const queue = {
+    send: async (body: unknown) => {
+      sent.push(body);
+    },
+    sendBatch: async (messages: Iterable<{ body: unknown }>) => {
+      for (const m of messages) sent.push(m.body);
+    },
+  } as unknown as Queue;
+  return { queue, sent };
+}
+
+/** JSON calls from one client address, through {@link callApp}. */
 export function apiClient(ip: string = uniqueIp()) {
   const call = (method: string, path: string, options: CallOptions = {}) => {
     const headers: Record<string, string> = { "CF-Connecting-IP": ip, ...options.headers };
     if (options.key !== undefined) headers.Authorization = `${options.scheme ?? "Token"} ${options.key}`;
     const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    return exports.default.fetch(new Request(`http://example.com${path}`, { method, headers, body }));
+    return callApp(path, { method, headers, body });
   };
   return { ip, call };
 }
@@ -49,20 +90,23 @@ export type ApiClient = ReturnType<typeof apiClient>;
 
 let users = 0;
 
-/** Signs a new user up through the API; returns the key, the user and the password. */
-export async function registerUser(
-  client: ApiClient = apiClient(),
-  overrides: Partial<{ username: string; email: string; password: string }> = {},
+/**
+ * The one way Worker tests get a signed-in user: signed up through the API (from `client`, a
+ * fresh client address by default). Returns the user's fields, the API key, `auth` headers that
+ * carry it, the password and the client.
+ */
+export async function signedInUser(
+  options: Partial<{ username: string; email: string; password: string; client: ApiClient }> = {},
 ) {
   users += 1;
-  const tag = `${Date.now().toString(36)}${users}`;
-  const username = overrides.username ?? `user_${tag}`;
-  const email = overrides.email ?? `${username}@example.com`;
-  const password = overrides.password ?? "correct horse battery";
+  const client = options.client ?? apiClient();
+  const username = options.username ?? `user_${Date.now().toString(36)}${users}`;
+  const email = options.email ?? `${username}@example.com`;
+  const password = options.password ?? "correct horse battery";
   const res = await client.call("POST", "/api/auth/registration/", {
     body: { username, email, password1: password, password2: password },
   });
   if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as KeyWithUser;
-  return { ...body, password, client };
+  const { key, user } = (await res.json()) as KeyWithUser;
+  return { ...user, user, key, auth: { authorization: `Token ${key}` }, password, client };
 }

@@ -1,24 +1,4 @@
-/** Helpers for upload tests: requests through the app with a queue that records what it is sent. */
-import { env } from "cloudflare:workers";
-import { app } from "../app";
-
-export function recordingQueue() {
-  const sent: unknown[] = [];
-  const queue = {
-    send: async (body: unknown) => {
-      sent.push(body);
-    },
-    sendBatch: async (messages: Iterable<{ body: unknown }>) => {
-      for (const m of messages) sent.push(m.body);
-    },
-  } as unknown as Queue;
-  return { queue, sent };
-}
-
-export function callApp(path: string, init: RequestInit, queue?: Queue, vars: Record<string, string> = {}) {
-  const bindings = { ...env, ...(queue ? { TRANSCODE_QUEUE: queue } : {}), ...vars };
-  return app.request(`http://api.test${path}`, init, bindings);
-}
+/** Helpers for upload tests: forms, tus headers and MP4-like bytes. */
 
 export function form(fields: Record<string, string | Blob>, filename = "clip.mp4") {
   const body = new FormData();

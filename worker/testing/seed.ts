@@ -2,6 +2,8 @@
 import { env } from "cloudflare:workers";
 import { createDb } from "../db/client";
 import { users, type Video, videos } from "../db/schema";
+import { createR2Store } from "../storage/r2";
+import type { ObjectStore } from "../storage/store";
 
 export const testDb = () => createDb(env.DB);
 
@@ -28,14 +30,6 @@ export async function seedVideo(overrides: Partial<Video> = {}) {
   return row;
 }
 
-/** A user with an API key, for authenticated calls. */
-export async function seedUserWithKey(name?: string) {
-  const { issueKey } = await import("../auth/keys");
-  const user = await seedUser(name);
-  const key = await issueKey(testDb(), user.id, { ttlDays: 0 });
-  return { ...user, key, auth: { authorization: `Token ${key}` } };
-}
-
 /** The one-second MP4 fixture (test/fixtures/tiny.mp4). */
 export function tinyMp4(): Uint8Array {
   const b64 = (env as unknown as { TEST_TINY_MP4: string }).TEST_TINY_MP4;
@@ -47,8 +41,11 @@ export async function sha256(bytes: ArrayBuffer | Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A ready video with a small but complete set of outputs in R2 under its version. */
-export async function seedReadyVideo(overrides: Partial<Video> = {}) {
+/**
+ * A ready video with a small but complete set of outputs under its version, in the R2 binding or
+ * in `options.store`.
+ */
+export async function seedReadyVideo(overrides: Partial<Video> = {}, options: { store?: ObjectStore } = {}) {
   const { renditions } = await import("../db/schema");
   const version = overrides.version ?? `v${crypto.randomUUID().slice(0, 8)}`;
   const video = await seedVideo({
@@ -103,6 +100,7 @@ export async function seedReadyVideo(overrides: Partial<Video> = {}) {
     "chunk-0-00001.m4s": Uint8Array.from({ length: 1000 }, (_, i) => i % 256),
     "poster.jpg": new Uint8Array([0xff, 0xd8, 0xff, 0xe0]),
   };
-  for (const [name, body] of Object.entries(files)) await env.MEDIA.put(`${prefix}${name}`, body);
+  const store = options.store ?? createR2Store(env.MEDIA);
+  for (const [name, body] of Object.entries(files)) await store.put(`${prefix}${name}`, body);
   return { ...video, version, prefix, files };
 }

@@ -3,9 +3,10 @@
  * the Worker project's global setup starts (test/s3-server.ts).
  */
 import { env } from "cloudflare:workers";
+import { AwsClient } from "aws4fetch";
 import { expect, inject } from "vitest";
 import { createR2Store } from "../storage/r2";
-import { createS3Store, type S3StoreConfig } from "../storage/s3";
+import { createS3Store, type S3StoreConfig, s3Url } from "../storage/s3";
 import { type ObjectStore, StorageError } from "../storage/store";
 
 export function testS3Config(overrides: Partial<S3StoreConfig> = {}): S3StoreConfig {
@@ -20,6 +21,38 @@ export function testS3Config(overrides: Partial<S3StoreConfig> = {}): S3StoreCon
     ...overrides,
   };
 }
+
+/**
+ * The settings that point the app at the test S3 server (and `bucket` in it), for `callApp`'s
+ * vars: the app then stores everything there instead of in the R2 binding.
+ */
+export function s3Vars(bucket: string = inject("s3TestServer").bucket): Record<string, string> {
+  const server = inject("s3TestServer");
+  return {
+    STORAGE_BACKEND: "s3",
+    S3_ENDPOINT: server.endpoint,
+    S3_BUCKET: bucket,
+    S3_ACCESS_KEY_ID: server.accessKeyId,
+    S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+    S3_FORCE_PATH_STYLE: "true",
+  };
+}
+
+/** A new, empty bucket on the test S3 server, for tests that compare everything a bucket holds. */
+export async function createTestBucket(name: string): Promise<string> {
+  const bucket = `${name}-${crypto.randomUUID().slice(0, 8)}`.toLowerCase();
+  const config = testS3Config({ bucket });
+  const client = new AwsClient({ ...config, service: "s3" });
+  const res = await client.fetch(s3Url(config, undefined).toString(), { method: "PUT" });
+  if (!res.ok) throw new Error(`creating bucket ${bucket}: ${res.status} ${await res.text()}`);
+  return bucket;
+}
+
+/** The app on each backend: the vars that select it, and the same store for a test to look into. */
+export const appBackends = () => [
+  { name: "r2" as const, vars: {} as Record<string, string>, store: createR2Store(env.MEDIA) },
+  { name: "s3" as const, vars: s3Vars(), store: createS3Store(testS3Config()) },
+];
 
 export interface TestBackend {
   name: "r2" | "s3";

@@ -12,7 +12,7 @@ import { sourceKey } from "../storage/keys";
 import { createUnits, requestTranscode, type TranscodeDeps } from "../transcode/lifecycle";
 import { createRemoteRunner } from "../transcode/runners";
 import { mintUnitToken } from "../transcode/unit-token";
-import { recordingQueue } from "./http";
+import { callApp, recordingQueue } from "./api";
 import { seedVideo, testDb } from "./seed";
 
 /**
@@ -25,7 +25,7 @@ export function testDeps(vars: Record<string, string> = {}) {
   const services = createServices({ ...env, ...vars } as unknown as Env);
   const deps: TranscodeDeps = {
     db: services.db,
-    media: services.media,
+    storage: services.storage,
     settings: services.settings,
     logger: services.logger,
     runners: services.runners,
@@ -38,14 +38,14 @@ export async function seedRunner(name = `runner-${crypto.randomUUID().slice(0, 6
   return createRemoteRunner(testDb(), name);
 }
 
-/** A video (queued, with its source in R2) whose job has its units, waiting for a runner. */
+/** A video (queued, with its source in storage) whose job has its units, waiting for a runner. */
 export async function seedPendingVideo(
   deps: TranscodeDeps,
   overrides: Partial<Video> = {},
   source: Uint8Array = new Uint8Array(1000).fill(7),
 ) {
   const video = await seedVideo({ status: "uploading", ...overrides });
-  await env.MEDIA.put(sourceKey(video.id), source);
+  await deps.storage.put(sourceKey(video.id), source);
   const job = await requestTranscode(deps.db, deps.queues.transcode, video.id);
   await createUnits(deps, video.id);
   const units = await unitsOf(video.id);
@@ -82,11 +82,8 @@ export function claimRequest(token: string, body: unknown = { wait_seconds: 0 },
   );
 }
 
-/**
- * A call of the internal API with a Bearer token (or none): through the Worker's entry, or with
- * `vars` (settings for this call) through the app with those bindings.
- */
-export async function appRequest(
+/** A call of the internal API with a runner's or a unit's Bearer token (or none), through {@link callApp}. */
+export function appRequest(
   path: string,
   token: string | null,
   init: RequestInit = {},
@@ -94,10 +91,7 @@ export async function appRequest(
 ) {
   const headers = new Headers(init.headers);
   if (token) headers.set("authorization", `Bearer ${token}`);
-  const request = new Request(`http://api.test${path}`, { ...init, headers });
-  if (Object.keys(vars).length === 0) return exports.default.fetch(request);
-  const { app } = await import("../app");
-  return app.request(request, undefined, { ...env, ...vars } as unknown as Env);
+  return callApp(path, { ...init, headers }, undefined, vars);
 }
 
 /** A unit event through the app. */
@@ -142,8 +136,13 @@ export async function clearUnits() {
  * A video whose only unit a runner has claimed through the claim route: the assignment it got
  * (token included), the runner and its token.
  */
-export async function seedClaimedUnit(overrides: Partial<Video> = {}, source?: Uint8Array) {
-  const { deps } = testDeps();
+export async function seedClaimedUnit(
+  overrides: Partial<Video> = {},
+  source?: Uint8Array,
+  /** Settings for the seeding, e.g. a storage backend (its source is stored there). */
+  vars: Record<string, string> = {},
+) {
+  const { deps } = testDeps(vars);
   await clearPending();
   const seeded = await seedPendingVideo(deps, overrides, source);
   const { runner, token: runnerToken } = await seedRunner();

@@ -43,6 +43,7 @@ import {
 import type { RunnerHubStub } from "../durable/runner-hub";
 import { versionPrefix } from "../storage/keys";
 import { deletePrefix } from "../storage/prefix";
+import type { ObjectStore } from "../storage/store";
 import type { WebhookEventType, WebhookMessage } from "../webhooks/webhooks";
 import type { RunnerPool } from "./runner-pool";
 import { nextPendingUnitId } from "./scheduler";
@@ -59,7 +60,7 @@ export interface RunnerSignals {
 /** What the transitions work with; `Services` provides all of it. */
 export interface TranscodeDeps {
   db: Database;
-  media: R2Bucket;
+  storage: ObjectStore;
   settings: Settings;
   logger: Logger;
   queues: { transcode: Queue; webhooks: Queue };
@@ -630,7 +631,7 @@ export async function completeUnit(
     await afterwards(
       deps,
       "deleting the superseded version",
-      deletePrefix(deps.media, versionPrefix(video.id, previous)),
+      deletePrefix(deps.storage, versionPrefix(video.id, previous)),
     );
   }
   return "completed";
@@ -807,7 +808,11 @@ async function failJob(
     reason: message,
   });
   if (state.status === "failed") await announce(deps, "video.failed", video, now);
-  await afterwards(deps, "deleting the failed version", deletePrefix(deps.media, versionPrefix(video.id, job.version)));
+  await afterwards(
+    deps,
+    "deleting the failed version",
+    deletePrefix(deps.storage, versionPrefix(video.id, job.version)),
+  );
   return "failed";
 }
 
@@ -906,7 +911,7 @@ export async function cancelJob(deps: TranscodeDeps, job: Job, reason: string, n
   await afterwards(
     deps,
     "deleting the cancelled version",
-    deletePrefix(deps.media, versionPrefix(job.videoId, job.version)),
+    deletePrefix(deps.storage, versionPrefix(job.videoId, job.version)),
   );
   return true;
 }

@@ -17,21 +17,17 @@ import { ApiError } from "../app/errors";
 import type { Database } from "../db/client";
 import { type Upload, uploads } from "../db/schema";
 import { sourceKey, tailKey } from "../storage/keys";
-import { createR2Store } from "../storage/r2";
 import type { MultipartUpload, ObjectStore, UploadedPart } from "../storage/store";
 import { PartAccumulator } from "./parts";
 import { SNIFF_BYTES } from "./sniff";
 
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
 
-/** Where sessions live: their rows in D1, their bytes in an object store. */
+/** Where sessions live: their rows in D1, their bytes in an object store (the services' `storage`). */
 export interface SessionStore {
   db: Database;
   storage: ObjectStore;
 }
-
-/** Sessions in the MEDIA bucket's binding, where the rest of the platform reads sources today. */
-export const mediaSessions = (db: Database, media: R2Bucket): SessionStore => ({ db, storage: createR2Store(media) });
 
 export interface NewSession {
   /** The session's id (tus: the upload id, which is the video id). */
@@ -138,6 +134,14 @@ export class UploadSession {
     return this.row.r2UploadId ?? "";
   }
   /** The declared length; for a session of unknown length, null until a `last` write ends. */
+  get partSize(): number {
+    return this.row.partSize;
+  }
+
+  get expiresAt(): Date {
+    return this.row.expiresAt;
+  }
+
   get length(): number | null {
     return this.row.length;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkDeclaredType, SNIFF_BYTES, sniffContainer } from "./sniff";
+import { checkDeclaredType, isAcceptableDeclaredType, SNIFF_BYTES } from "./sniff";
 
 const bytes = (...parts: (string | number[])[]) => {
   const out: number[] = [];
@@ -13,19 +13,10 @@ const avi = bytes("RIFF", [0, 0, 0, 0], "AVI LIST");
 const ts = new Uint8Array(SNIFF_BYTES).fill(0xff);
 ts[0] = ts[188] = ts[376] = 0x47;
 const text = bytes("this is plain text pretending to be an mp4\n");
-
-describe("sniffContainer", () => {
-  it.each([
-    [mp4, "mp4"],
-    [webm, "matroska"],
-    [avi, "avi"],
-    [ts, "mpegts"],
-    [text, null],
-    [new Uint8Array(0), null],
-  ])("recognises %#", (head, family) => {
-    expect(sniffContainer(head)).toBe(family);
-  });
-});
+const mov = bytes([0, 0, 0, 0x14], "ftypqt  ", [0, 0, 2, 0], "qt  ");
+const m2ts = new Uint8Array(SNIFF_BYTES).fill(0xff);
+m2ts[4] = m2ts[196] = m2ts[388] = 0x47;
+const flv = bytes("FLV", [1, 5, 0, 0, 0, 9]);
 
 describe("checkDeclaredType", () => {
   it("accepts a type that agrees with the bytes", () => {
@@ -52,5 +43,20 @@ describe("checkDeclaredType", () => {
   it("refuses a type outside the allow-list", () => {
     const result = checkDeclaredType("image/png", mp4);
     expect(result).toMatchObject({ ok: false, declaredUnknown: true });
+  });
+
+  it("accepts camera files: MOV as video/quicktime, M2TS as video/mp2t or as Windows names it", () => {
+    expect(checkDeclaredType("video/quicktime", mov)).toEqual({ ok: true, family: "mp4" });
+    expect(checkDeclaredType("video/mp2t", m2ts)).toEqual({ ok: true, family: "mpegts" });
+    expect(checkDeclaredType("video/vnd.dlna.mpeg-tts", m2ts)).toEqual({ ok: true, family: "mpegts" });
+    expect(isAcceptableDeclaredType("video/vnd.dlna.mpeg-tts")).toBe(true);
+  });
+
+  it("names a known container that is not accepted instead of calling it not a video", () => {
+    const result = checkDeclaredType("application/octet-stream", flv);
+    expect(result).toMatchObject({ ok: false, declaredUnknown: false });
+    expect(!result.ok && result.message).toBe(
+      "The file is FLV, which is not an accepted container (MP4/MOV, Matroska/WebM, AVI or MPEG-TS)",
+    );
   });
 });

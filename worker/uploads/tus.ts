@@ -12,9 +12,10 @@ import { ApiError } from "../app/errors";
 import type { Logger } from "../app/logger";
 import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
+import type { ObjectStore } from "../storage/store";
 import type { BufferPool } from "./buffer-pool";
 import { checkUploadFields, loadUploadPolicy } from "./policy";
-import { mediaSessions, type SessionStore, UploadSession } from "./session";
+import { type SessionStore, UploadSession } from "./session";
 import { dropVideoUpload, queueVideoUpload, startVideoUpload, uploadExpiryMs } from "./video-upload";
 
 export const TUS_PATH = "/api/uploads";
@@ -56,7 +57,7 @@ export function tusProtocolError(req: Request): ApiError | null {
 
 export interface TusContext {
   db: Database;
-  bucket: R2Bucket;
+  storage: ObjectStore;
   queue: Queue;
   locks: DurableObjectNamespace<import("../durable/upload-lock").UploadLock>;
   settings: Settings;
@@ -91,7 +92,7 @@ export class R2TusStore extends DataStore {
   constructor(ctx: TusContext) {
     super();
     this.ctx = ctx;
-    this.store = mediaSessions(ctx.db, ctx.bucket);
+    this.store = { db: ctx.db, storage: ctx.storage };
     this.extensions = ["creation", "creation-with-upload", "termination", "expiration"];
   }
 
@@ -101,8 +102,10 @@ export class R2TusStore extends DataStore {
 
   private async ownSession(id: string) {
     const session = await UploadSession.find(this.store, id);
-    // Another user's upload is reported as missing, never as forbidden.
-    if (!session || session.userId !== this.ctx.userId) throw ERRORS.FILE_NOT_FOUND;
+    // Another user's upload is reported as missing, never as forbidden; so is a direct upload,
+    // whose bytes go to the bucket, not through here.
+    if (!session || session.userId !== this.ctx.userId || session.metadata.via === "direct")
+      throw ERRORS.FILE_NOT_FOUND;
     this.ctx.logger.annotate({ videoId: session.videoId });
     return session;
   }

@@ -25,6 +25,8 @@ export interface NewVideoUpload {
   /** The declared length, or null when the upload's end is known only when it is finished. */
   length: number | null;
   metadata?: Record<string, string | null>;
+  /** The multipart upload's part size (a direct upload's plan); the session's default otherwise. */
+  partSize?: number;
 }
 
 /** The video row and its session; the session expires after UPLOAD_EXPIRY_HOURS. */
@@ -49,6 +51,7 @@ export async function startVideoUpload(
       length: input.length,
       metadata: input.metadata,
       contentType: input.contentType,
+      partSize: input.partSize,
       expiresAt: new Date(Date.now() + uploadExpiryMs(settings)),
     });
     return { video, session };
@@ -74,7 +77,7 @@ export async function dropVideoUpload(store: SessionStore, session: UploadSessio
 export async function queueVideoUpload(
   deps: { db: Database; queue: Queue; logger: Logger },
   session: UploadSession,
-  via: "classic" | "tus",
+  via: "classic" | "tus" | "direct",
 ): Promise<void> {
   await requestTranscode(deps.db, deps.queue, session.videoId);
   deps.logger.info("upload complete", { videoId: session.videoId, userId: session.userId, size: session.offset, via });

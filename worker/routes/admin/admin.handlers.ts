@@ -11,10 +11,10 @@ export const videoStorage: AppRouteHandler<typeof routes.storage> = async (c) =>
   const { id } = c.req.valid("param");
   const objects: { key: string; size: number }[] = [];
   const where = videoLocations(id);
-  const source = await c.var.services.media.head(where.source);
+  const source = await c.var.services.storage.head(where.source);
   if (source) objects.push({ key: where.source, size: source.size });
   for (const prefix of where.prefixes) {
-    for await (const o of listPrefix(c.var.services.media, prefix)) objects.push(o);
+    for await (const o of listPrefix(c.var.services.storage, prefix)) objects.push(o);
   }
   return c.json({ video_id: id, objects, bytes: objects.reduce((n, o) => n + o.size, 0) }, 200);
 };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { callApp } from "../../testing/http";
-import { seedReadyVideo, seedUserWithKey, seedVideo } from "../../testing/seed";
+import { callApp, signedInUser } from "../../testing/api";
+import { seedReadyVideo, seedVideo } from "../../testing/seed";
 
 describe("GET /api/admin/stats/", () => {
   it("counts videos by status, jobs, failures and storage for admins", async () => {
-    const admin = await seedUserWithKey("chief");
+    const admin = await signedInUser({ username: "chief" });
     await seedReadyVideo({ size: 1000 });
     await seedVideo({ status: "failed", errorCode: "not_video", size: 50 });
     const res = await callApp("/api/admin/stats/", { headers: admin.auth }, undefined, {
@@ -26,7 +26,7 @@ describe("GET /api/admin/stats/", () => {
   it("shows the backlog, the units running and each runner's throughput", async () => {
     const { clearUnits, seedPendingVideo, seedRunner, testDeps, claimRequest } = await import("../../testing/units");
     await clearUnits();
-    const admin = await seedUserWithKey("stats-admin");
+    const admin = await signedInUser({ username: "stats-admin" });
     const { deps } = testDeps();
     await seedPendingVideo(deps);
     await seedPendingVideo(deps);
@@ -51,7 +51,7 @@ describe("GET /api/admin/stats/", () => {
   });
 
   it("is refused to everyone else", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     expect((await callApp("/api/admin/stats/", { headers: user.auth })).status).toBe(403);
     expect((await callApp("/api/admin/stats/", {})).status).toBe(401);
   });
@@ -60,7 +60,7 @@ describe("GET /api/admin/stats/", () => {
 describe("GET /api/admin/videos/{id}/storage/", () => {
   it("lists every object of a video, and nothing of a deleted one", async () => {
     const { env } = await import("cloudflare:workers");
-    const admin = await seedUserWithKey("keeper");
+    const admin = await signedInUser({ username: "keeper" });
     const vars = { ADMIN_USERNAMES: "keeper" };
     const v = await seedReadyVideo();
     await env.MEDIA.put(`sources/${v.id}`, "src");
@@ -78,7 +78,7 @@ describe("GET /api/admin/videos/{id}/storage/", () => {
       vars,
     );
     expect(((await other.json()) as { objects: unknown[] }).objects).toEqual([]);
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     expect((await callApp(`/api/admin/videos/${v.id}/storage/`, { headers: user.auth })).status).toBe(403);
   });
 });

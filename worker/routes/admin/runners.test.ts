@@ -1,15 +1,15 @@
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runners } from "../../db/schema";
-import { callApp } from "../../testing/http";
-import { seedUserWithKey, testDb } from "../../testing/seed";
+import { callApp, signedInUser } from "../../testing/api";
+import { testDb } from "../../testing/seed";
 import { claimRequest, clearUnits, seedPendingVideo, testDeps, unitEvent, unitRow } from "../../testing/units";
 
 const vars = { ADMIN_USERNAMES: "boss" };
-let admin: Awaited<ReturnType<typeof seedUserWithKey>>;
+let admin: Awaited<ReturnType<typeof signedInUser>>;
 beforeEach(async () => {
   await clearUnits();
-  admin ??= await seedUserWithKey("boss");
+  admin ??= await signedInUser({ username: "boss" });
 });
 
 const create = (name: unknown, headers = admin.auth) =>
@@ -62,7 +62,7 @@ describe("POST /api/admin/runners/", () => {
   });
 
   it("is for admins only", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     expect((await create("mine", user.auth)).status).toBe(403);
     expect((await create("mine", {} as typeof admin.auth)).status).toBe(401);
     expect((await callApp("/api/admin/runners/", { headers: user.auth }, undefined, vars)).status).toBe(403);

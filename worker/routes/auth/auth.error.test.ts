@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiClient, type Envelope, registerUser } from "../../testing/api";
+import { apiClient, type Envelope, signedInUser } from "../../testing/api";
 
 interface FieldDetail {
   path: string;
@@ -21,7 +21,7 @@ const signUp = (body: Record<string, unknown>) =>
 
 describe("registration refuses", () => {
   it("a username or email already taken, in any case, naming the fields", async () => {
-    await registerUser(apiClient(), { username: "Marie", email: "marie@example.com" });
+    await signedInUser({ username: "Marie", email: "marie@example.com" });
 
     const sameName = await fieldErrors(await signUp({ username: "mARIE", email: "other@example.com" }));
     expect(sameName).toEqual([
@@ -107,7 +107,7 @@ describe("registration refuses", () => {
 
 describe("login refuses", () => {
   it("a wrong password and an unknown user with the same answer", async () => {
-    const { user } = await registerUser();
+    const { user } = await signedInUser();
     const client = apiClient();
     const wrongPassword = await client.call("POST", "/api/auth/login/", {
       body: { username: user.username, password: "not the password" },
@@ -149,8 +149,8 @@ describe("login refuses", () => {
 
 describe("user updates refuse", () => {
   it("a username or email of another user, in any case", async () => {
-    const taken = await registerUser(apiClient(), { username: "Taken_Name", email: "taken@example.com" });
-    const { key, client } = await registerUser();
+    const taken = await signedInUser({ username: "Taken_Name", email: "taken@example.com" });
+    const { key, client } = await signedInUser();
     const name = await fieldErrors(
       await client.call("PATCH", "/api/auth/user/", { key, body: { username: "taken_name" } }),
     );
@@ -171,7 +171,7 @@ describe("user updates refuse", () => {
 
 describe("password change refuses", () => {
   it("a wrong old password and a new password that breaks the rules, keeping every key", async () => {
-    const { key, password, client, user } = await registerUser();
+    const { key, password, client, user } = await signedInUser();
     const wrongOld = await fieldErrors(
       await client.call("POST", "/api/auth/password/change/", {
         key,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { hashKey } from "../../auth/keys";
-import { apiClient, type Envelope, type KeyWithUser, registerUser, type UserJson } from "../../testing/api";
+import { apiClient, type Envelope, type KeyWithUser, signedInUser, type UserJson } from "../../testing/api";
 
 describe("accounts, the old service's way", () => {
   it("register → login → user → logout → the key no longer works", async () => {
@@ -48,7 +48,7 @@ describe("accounts, the old service's way", () => {
   });
 
   it("logs in by email in any case, in the email field or the username field", async () => {
-    const { user, password, client } = await registerUser(apiClient(), { email: "Linus@Example.org" });
+    const { user, password, client } = await signedInUser({ email: "Linus@Example.org" });
     for (const body of [
       { email: "linus@example.org", password },
       { email: "LINUS@EXAMPLE.ORG", password },
@@ -62,7 +62,7 @@ describe("accounts, the old service's way", () => {
   });
 
   it("accepts the key in the Bearer scheme too, and paths without the trailing slash", async () => {
-    const { key, user, client } = await registerUser();
+    const { key, user, client } = await signedInUser();
     const bearer = await client.call("GET", "/api/auth/user", { key, scheme: "Bearer" });
     expect(bearer.status).toBe(200);
     expect(((await bearer.json()) as UserJson).id).toBe(user.id);
@@ -71,7 +71,7 @@ describe("accounts, the old service's way", () => {
   });
 
   it("updates the user with PATCH (and PUT) and ignores read-only fields", async () => {
-    const { key, user, password, client } = await registerUser();
+    const { key, user, password, client } = await signedInUser();
     const patched = await client.call("PATCH", "/api/auth/user/", {
       key,
       body: { first_name: "Ada", last_name: "Lovelace", id: "hijack", date_joined: "1815-12-10T00:00:00Z" },
@@ -98,7 +98,7 @@ describe("accounts, the old service's way", () => {
   });
 
   it("changes the password: other keys are revoked, the current key keeps working", async () => {
-    const { key: firstKey, password, client, user } = await registerUser();
+    const { key: firstKey, password, client, user } = await signedInUser();
     const second = (await (
       await client.call("POST", "/api/auth/login/", { body: { username: user.username, password } })
     ).json()) as KeyWithUser;
@@ -122,7 +122,7 @@ describe("accounts, the old service's way", () => {
   });
 
   it("records when a key was last used, at most about once a minute per key", async () => {
-    const { user, password, client } = await registerUser();
+    const { user, password, client } = await signedInUser();
     const login = async () =>
       (
         (await (

@@ -1,8 +1,8 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashKey } from "../../auth/keys";
 import { hashPassword, PBKDF2_ITERATIONS, UNKNOWN_USER_HASH, verifyPassword } from "../../auth/passwords";
-import { apiClient, type Envelope, registerUser } from "../../testing/api";
+import { apiClient, callApp, type Envelope, signedInUser } from "../../testing/api";
 
 const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 
@@ -13,7 +13,7 @@ const storedHash = async (userId: string) =>
 describe("password storage", () => {
   it("uses PBKDF2-SHA256 at exactly 100,000 iterations (the production cap) with a 16-byte salt", async () => {
     expect(PBKDF2_ITERATIONS).toBe(100_000);
-    const { user, password } = await registerUser();
+    const { user, password } = await signedInUser();
     const stored = await storedHash(user.id);
     const [algorithm, iterations, salt, hash] = stored.split("$");
     expect(algorithm).toBe("pbkdf2_sha256");
@@ -53,7 +53,7 @@ describe("password storage", () => {
 
 describe("API keys", () => {
   it("are stored only as their SHA-256", async () => {
-    const { key, user } = await registerUser();
+    const { key, user } = await signedInUser();
     const rows = await env.DB.prepare("SELECT * FROM auth_keys WHERE user_id = ?").bind(user.id).all();
     expect(rows.results).toHaveLength(1);
     const row = rows.results[0] as Record<string, unknown>;
@@ -105,7 +105,7 @@ describe("API keys", () => {
   });
 
   it("stop working once expired", async () => {
-    const { key, client } = await registerUser();
+    const { key, client } = await signedInUser();
     expect((await client.call("GET", "/api/auth/user/", { key })).status).toBe(200);
     await env.DB.prepare("UPDATE auth_keys SET expires_at = ? WHERE key_hash = ?")
       .bind(Date.now() - 1000, await hashKey(key))
@@ -116,7 +116,7 @@ describe("API keys", () => {
   });
 
   it("do not leak into user JSON: no password hash, no admin flag", async () => {
-    const { key, client } = await registerUser();
+    const { key, client } = await signedInUser();
     const me = (await (await client.call("GET", "/api/auth/user/", { key })).json()) as Record<string, unknown>;
     expect(Object.keys(me).sort()).toEqual(["date_joined", "email", "first_name", "id", "last_name", "pk", "username"]);
   });
@@ -124,7 +124,7 @@ describe("API keys", () => {
 
 describe("the API description", () => {
   it("declares both key schemes and requires one on authenticated routes only", async () => {
-    const res = await exports.default.fetch(new Request("http://example.com/openapi.json"));
+    const res = await callApp("/openapi.json");
     const doc = (await res.json()) as {
       components: { securitySchemes: Record<string, { type: string; scheme?: string; name?: string }> };
       paths: Record<string, Record<string, { security?: unknown }>>;

@@ -1,7 +1,7 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { callApp } from "../../testing/api";
 
-const get = (path: string) => exports.default.fetch(new Request(`http://example.com${path}`));
+const get = (path: string) => callApp(path);
 
 describe("API description and viewers", () => {
   it("serves an OpenAPI 3.1 description that documents /healthz", async () => {

@@ -10,7 +10,7 @@ import {
 } from "../../../shared/protocol";
 import { laterFor } from "../../app/background";
 import { ApiError } from "../../app/errors";
-import { serveR2Object } from "../../playback/object-response";
+import { serveObject } from "../../storage/index";
 import { sourceKey, versionPrefix } from "../../storage/keys";
 import { missingFiles } from "../../storage/prefix";
 import { claimWithin } from "../../transcode/claim-wait";
@@ -114,7 +114,7 @@ export async function claimWork(c: Context<RunnerEnv>) {
 
 /** GET source: the uploaded bytes, with single-range support so ffprobe/ffmpeg can seek. */
 export async function readUnitSource(c: Context<UnitEnv>) {
-  const res = await serveR2Object(c.env.MEDIA, sourceKey(c.var.unit.video.id), c.req.raw);
+  const res = await serveObject(c.var.services.storage, sourceKey(c.var.unit.video.id), c.req.raw);
   if (!res) throw new ApiError("not_found", "The source of this video is gone");
   return res;
 }
@@ -130,17 +130,13 @@ export async function putUnitFile(c: Context<UnitEnv>) {
   if (length > c.var.settings.jobs.maxFileSize) {
     throw new ApiError("payload_too_large", `An output file is at most ${c.var.settings.jobs.maxFileSize} bytes`);
   }
-  const body = c.req.raw.body ?? new Uint8Array(0);
-  // A fixed-length stream lets R2 take the body as it arrives instead of buffering it.
-  const { readable, writable } = new FixedLengthStream(length);
-  const piping = body instanceof ReadableStream ? body.pipeTo(writable) : new Response(body).body?.pipeTo(writable);
-  const [stored] = await Promise.all([
-    c.env.MEDIA.put(`${versionPrefix(video.id, job.version)}${name}`, readable, {
-      httpMetadata: { contentType: contentTypeOf(name) },
-    }),
-    piping,
-  ]);
-  return c.json({ name, size: stored?.size ?? length }, 201);
+  // Streamed as it arrives: the store is told the exact length up front.
+  const key = `${versionPrefix(video.id, job.version)}${name}`;
+  const body = c.req.raw.body;
+  const stored = body
+    ? await c.var.services.storage.put(key, body, { contentType: contentTypeOf(name), length })
+    : await c.var.services.storage.put(key, new Uint8Array(0), { contentType: contentTypeOf(name) });
+  return c.json({ name, size: stored.size }, 201);
 }
 
 /** The units a finished unit asks for: a probe's result makes the rest of a chunked encode. */
@@ -184,7 +180,7 @@ export async function handleUnitEvent(c: Context<UnitEnv>) {
 
   if (event.type === "completed" || event.type === "unit_done") {
     const prefix = versionPrefix(ctx.video.id, ctx.job.version);
-    const missing = await missingFiles(c.env.MEDIA, prefix, event.files);
+    const missing = await missingFiles(c.var.services.storage, prefix, event.files);
     if (missing.length > 0) {
       throw new ApiError("conflict", `Some files were announced but never stored: ${missing.slice(0, 5).join(", ")}`, {
         details: { missing: missing.length },

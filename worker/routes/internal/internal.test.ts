@@ -3,8 +3,8 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { renditions, videos, workUnits } from "../../db/schema";
 import { versionPrefix } from "../../storage/keys";
-import { callApp } from "../../testing/http";
-import { seedUserWithKey, testDb } from "../../testing/seed";
+import { callApp, signedInUser } from "../../testing/api";
+import { testDb } from "../../testing/seed";
 import { appRequest, completedEvent, seedClaimedUnit, unitEvent, unitRow } from "../../testing/units";
 
 const SOURCE = new Uint8Array(Array.from({ length: 1000 }, (_, i) => i % 251));
@@ -138,7 +138,7 @@ describe("internal unit API: events", () => {
   });
 
   it("refuses every call for a unit whose video was deleted with 410, so its runner stops", async () => {
-    const owner = await seedUserWithKey();
+    const owner = await signedInUser();
     const mine = await seedClaimedUnit({ ownerId: owner.id });
     const res = await callApp(`/api/videos/${mine.video.id}/`, { method: "DELETE", headers: owner.auth });
     expect(res.status).toBe(204);
@@ -155,7 +155,7 @@ describe("internal unit API: events", () => {
   });
 
   it("refuses the next event of a unit cancelled by a reprocess with other settings, with 410", async () => {
-    const owner = await seedUserWithKey();
+    const owner = await signedInUser();
     const mine = await seedClaimedUnit({ ownerId: owner.id });
     const res = await callApp(`/api/videos/${mine.video.id}/reprocess/`, {
       method: "POST",

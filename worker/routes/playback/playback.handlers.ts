@@ -5,8 +5,8 @@ import { ApiError } from "../../app/errors";
 import type { AppEnv } from "../../app/types";
 import type { Video } from "../../db/schema";
 import { m3u8WithPrefix, mpdWithBaseUrl } from "../../playback/manifests";
-import { serveR2Object } from "../../playback/object-response";
 import { parseSigningKeys, verifyPlaybackToken } from "../../playback/tokens";
+import { serveObject } from "../../storage/index";
 import { versionPrefix } from "../../storage/keys";
 import { findVideo } from "../../videos/videos.data";
 
@@ -48,7 +48,7 @@ export async function serveCurrent(c: C) {
   const key = `${versionPrefix(video.id, video.version)}${file}`;
   const privateCache = token !== undefined || video.visibility === "private";
   if (MANIFESTS.has(file)) {
-    const object = await c.env.MEDIA.get(key);
+    const object = await c.var.services.storage.get(key);
     if (!object) throw notFound();
     const text = await object.text();
     const body = file.endsWith(".mpd")
@@ -62,7 +62,7 @@ export async function serveCurrent(c: C) {
       },
     });
   }
-  const res = await serveR2Object(c.env.MEDIA, key, c.req.raw, {
+  const res = await serveObject(c.var.services.storage, key, c.req.raw, {
     contentType: contentTypeOf(file),
     cacheControl: privateCache ? "private, max-age=300" : "public, max-age=300",
   });
@@ -72,7 +72,7 @@ export async function serveCurrent(c: C) {
 
 /**
  * `/v/{id}/{version}/{file}` (and signed): a file of one version. Its bytes never change, so it is
- * cacheable for a year; public files are also kept in the Cache API in front of R2.
+ * cacheable for a year; public files are also kept in the Cache API in front of storage.
  */
 export async function serveVersioned(c: C) {
   const { id, version, file, token } = c.req.param() as { id: string; version: string; file: string; token?: string };
@@ -87,7 +87,7 @@ export async function serveVersioned(c: C) {
     const hit = await cache.match(c.req.url);
     if (hit) return hit;
   }
-  const res = await serveR2Object(c.env.MEDIA, key, c.req.raw, {
+  const res = await serveObject(c.var.services.storage, key, c.req.raw, {
     contentType: contentTypeOf(file),
     cacheControl: isPublic ? IMMUTABLE : "private, max-age=31536000, immutable",
   });

@@ -7,7 +7,7 @@ import { ROUTE_RATE_LIMITS } from "../rate-limits";
 import { serveCurrent, serveVersioned } from "./playback.handlers";
 
 /**
- * Playback from R2 at stable URLs: `/v/{id}/manifest.mpd`, `/v/{id}/master.m3u8`, `/v/{id}/{file}`,
+ * Playback from storage at stable URLs: `/v/{id}/manifest.mpd`, `/v/{id}/master.m3u8`, `/v/{id}/{file}`,
  * versioned files under `/v/{id}/{version}/`, and the same under `/v/{id}/t/{token}/` for private
  * videos. Any origin may play by default (PLAYBACK_ALLOWED_ORIGINS), as embedded players need.
  */

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEV_PLAYBACK_SIGNING_KEYS } from "../../app/settings";
 import { mintPlaybackToken, parseSigningKeys } from "../../playback/tokens";
-import { callApp } from "../../testing/http";
+import { callApp } from "../../testing/api";
 import { seedReadyVideo } from "../../testing/seed";
 
 const get = (path: string, headers: Record<string, string> = {}, vars?: Record<string, string>) =>

@@ -2,8 +2,9 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { uploads, videos } from "../../db/schema";
-import { callApp, form, mp4Like, recordingQueue, TUS, tusMetadata } from "../../testing/http";
-import { seedUserWithKey, testDb, tinyMp4 } from "../../testing/seed";
+import { callApp, recordingQueue, signedInUser } from "../../testing/api";
+import { form, mp4Like, TUS, tusMetadata } from "../../testing/http";
+import { testDb, tinyMp4 } from "../../testing/seed";
 
 const TEXT = new TextEncoder().encode("this is plain text pretending to be an mp4\n".repeat(200));
 
@@ -55,7 +56,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses a text file sent as a video with 415 and a clear message, keeping nothing", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const before = await objectKeys();
     const res = await classic(user.auth, { title: "Not a video", file: new Blob([TEXT], { type: "video/mp4" }) });
     expect(res.status).toBe(415);
@@ -64,7 +65,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses a text file sent through tus with 415 on its first bytes, keeping nothing", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const before = await objectKeys();
     const created = await tusCreate(user.auth, TEXT.length, {
       title: "Sneaky",
@@ -84,7 +85,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses a declared type outside the allow-list with 415", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const before = await objectKeys();
     const res = await classic(user.auth, { title: "Image", file: new Blob([tinyMp4()], { type: "image/png" }) });
     expect(res.status).toBe(415);
@@ -94,7 +95,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses uploads above MAX_UPLOAD_SIZE with 413", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const before = await objectKeys();
     const vars = { MAX_UPLOAD_SIZE: "1000" };
     const res = await classic(
@@ -109,7 +110,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses uploads past the storage quota with 413", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const vars = { USER_STORAGE_QUOTA_BYTES: "20000" };
     const first = await classic(user.auth, { title: "One", file: new Blob([tinyMp4()], { type: "video/mp4" }) }, vars);
     expect(first.status).toBe(201);
@@ -123,7 +124,7 @@ describe("upload refusals", () => {
     ["a title over 200 characters", "x".repeat(201)],
     ["control characters", "bad\u0007title"],
   ])("refuses %s with 400 and field details, keeping nothing", async (_, title) => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const before = await objectKeys();
     const res = await classic(user.auth, { title, file: new Blob([tinyMp4()], { type: "video/mp4" }) });
     expect(res.status).toBe(400);
@@ -136,7 +137,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses a bad title sent after the file, and drops the bytes already stored", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const before = await objectKeys();
     const body = new FormData();
     body.append("file", new Blob([mp4Like(9 * 1024 * 1024)], { type: "video/mp4" }), "a.mp4");
@@ -151,7 +152,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses a form without a file, and a body that is not multipart", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const noFile = await classic(user.auth, { title: "No file" });
     expect(noFile.status).toBe(400);
     expect((await errorOf(noFile)).details).toEqual([expect.objectContaining({ path: "file" })]);
@@ -164,7 +165,7 @@ describe("upload refusals", () => {
   });
 
   it("refuses the 11th upload of a day with 429 while other calls still pass", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     for (let i = 0; i < 10; i++) {
       const res = await classic(user.auth, { title: `Video ${i}`, file: new Blob([tinyMp4()], { type: "video/mp4" }) });
       expect(res.status).toBe(201);

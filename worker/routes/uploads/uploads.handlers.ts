@@ -7,7 +7,6 @@ import { chunkBuffers } from "../../uploads/buffer-pool";
 import { coalesce } from "../../uploads/coalesce";
 import { boundaryOf, type FormPart, MultipartError, readMultipart } from "../../uploads/multipart-form";
 import { loadUploadPolicy } from "../../uploads/policy";
-import { mediaSessions } from "../../uploads/session";
 import { createTusServer, type R2TusStore, tusProtocolError } from "../../uploads/tus";
 import { describeVideo, dropVideoUpload, queueVideoUpload, startVideoUpload } from "../../uploads/video-upload";
 import { serializeVideo } from "../../videos/videos.data";
@@ -31,9 +30,8 @@ export type FormReader = (body: ReadableStream<Uint8Array>, boundary: string) =>
  */
 export function classicUploadWith(readForm: FormReader) {
   return async function classicUpload(c: C) {
-    const { db, settings, logger } = c.var;
+    const { db, settings, logger, services: store } = c.var;
     const user = currentUser(c);
-    const store = mediaSessions(db, c.env.MEDIA);
     const policy = await loadUploadPolicy(db, settings, user.id);
     const requestLength = Number(c.req.header("content-length") ?? Number.NaN);
     // The file is at least the request less the rest of the form: refused before a byte is read.
@@ -139,7 +137,7 @@ export async function tusUpload(c: C) {
   if (refusal) throw refusal;
   const server = createTusServer({
     db,
-    bucket: c.env.MEDIA,
+    storage: c.var.services.storage,
     queue: c.env.TRANSCODE_QUEUE,
     locks: c.env.UPLOAD_LOCKS,
     settings,

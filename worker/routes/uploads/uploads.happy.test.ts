@@ -3,14 +3,15 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { jobs, uploads, videos } from "../../db/schema";
 import { sourceKey } from "../../storage/keys";
-import { callApp, form, mp4Like, recordingQueue, TUS, tusMetadata } from "../../testing/http";
-import { seedUserWithKey, sha256, testDb, tinyMp4 } from "../../testing/seed";
+import { callApp, recordingQueue, signedInUser } from "../../testing/api";
+import { form, mp4Like, TUS, tusMetadata } from "../../testing/http";
+import { sha256, testDb, tinyMp4 } from "../../testing/seed";
 
 const MiB = 1024 * 1024;
 
 describe("classic upload: POST /api/videos/upload/", () => {
   it("stores a real video byte for byte, queues it, and answers 201 with the video", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const { queue, sent } = recordingQueue();
     const file = tinyMp4();
     const res = await callApp(
@@ -45,7 +46,7 @@ describe("classic upload: POST /api/videos/upload/", () => {
   });
 
   it("accepts the file before the title, and gives the same title a unique slug", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
       const body = new FormData();
@@ -64,7 +65,7 @@ describe("classic upload: POST /api/videos/upload/", () => {
   });
 
   it("honours max_resolution up to the configured maximum", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const res = await callApp(
       "/api/videos/upload/",
       {
@@ -135,7 +136,7 @@ describe("resumable upload: tus 1.0 at /api/uploads/", () => {
   });
 
   it("takes PATCHes of uneven sizes, reports exact offsets, and stores the file byte for byte", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const { queue, sent } = recordingQueue();
     const data = mp4Like(20 * MiB + 12345);
     const { path, videoId } = await create(user, data.length, queue);
@@ -159,7 +160,7 @@ describe("resumable upload: tus 1.0 at /api/uploads/", () => {
   });
 
   it("resumes an interrupted PATCH at the stored offset", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const data = mp4Like(11 * MiB);
     const { path, videoId } = await create(user, data.length);
     const sentBeforeCut = 9 * MiB + 77;
@@ -184,7 +185,7 @@ describe("resumable upload: tus 1.0 at /api/uploads/", () => {
   });
 
   it("creation-with-upload takes the first bytes in the POST", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const file = tinyMp4();
     const res = await callApp(
       "/api/uploads/",
@@ -209,7 +210,7 @@ describe("resumable upload: tus 1.0 at /api/uploads/", () => {
   });
 
   it("termination deletes the upload, its bytes and its video", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const data = mp4Like(6 * MiB);
     const { path, videoId } = await create(user, 12 * MiB);
     expect((await patch(user, path, 0, data)).status).toBe(204);
@@ -225,7 +226,7 @@ describe("resumable upload: tus 1.0 at /api/uploads/", () => {
 
 describe("resumable uploads and the general rate limit", () => {
   it("counts the creation, not each PATCH of the upload", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const vars = { RATE_LIMIT_USER_PER_DAY: "3" };
     const file = tinyMp4();
     const created = await callApp(

@@ -6,8 +6,9 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { videos } from "../../db/schema";
 import { expectNothingStored, expectRefusal } from "../../security/bad-input.helpers";
-import { callApp, form, mp4Like, recordingQueue, TUS, tusMetadata } from "../../testing/http";
-import { seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
+import { callApp, recordingQueue, signedInUser } from "../../testing/api";
+import { form, mp4Like, TUS, tusMetadata } from "../../testing/http";
+import { seedVideo, testDb } from "../../testing/seed";
 
 type Auth = Record<string, string>;
 
@@ -51,7 +52,7 @@ async function tus(auth: Auth, bytes: Uint8Array, type: string, vars: Record<str
 
 /** Both endpoints' answers to the same upload, each checked to keep nothing. */
 async function bothRefuse(bytes: Uint8Array, type: string, vars: Record<string, string>, status: number) {
-  const user = await seedUserWithKey();
+  const user = await signedInUser();
   await seedVideo({ ownerId: user.id, size: 15_000 });
   const answers: { code: string; message: string; details?: unknown }[] = [];
   for (const send of [
@@ -89,7 +90,7 @@ describe("one upload policy for the classic form and tus", () => {
   });
 
   it("counts what each endpoint stored against the same quota", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     await seedVideo({ ownerId: user.id, size: 15_000 });
     const vars = { USER_STORAGE_QUOTA_BYTES: "40000" };
     const bytes = mp4Like(10_000);

@@ -10,8 +10,10 @@ import { createLogger } from "../../app/logger";
 import { sweepExpiredUploads } from "../../cron/sweep";
 import { uploads, videos } from "../../db/schema";
 import { sourceKey } from "../../storage/keys";
-import { callApp, mp4Like, recordingQueue } from "../../testing/http";
-import { seedUserWithKey, testDb } from "../../testing/seed";
+import { createR2Store } from "../../storage/r2";
+import { callApp, recordingQueue, signedInUser } from "../../testing/api";
+import { mp4Like } from "../../testing/http";
+import { testDb } from "../../testing/seed";
 
 const MiB = 1024 * 1024;
 const BOUNDARY = "sweep-test-boundary";
@@ -56,7 +58,7 @@ async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
 
 describe("a classic upload cut off mid-request", () => {
   it("has a private uploading video and a session while it runs, which the sweep aborts once expired", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const form = stalledForm(mp4Like(12 * MiB));
     const answer = callApp(
       "/api/videos/upload/",
@@ -81,7 +83,10 @@ describe("a classic upload cut off mid-request", () => {
 
     // The Worker died here: only the sweep is left to clean up, once the session has expired.
     const later = session.expiresAt.getTime() + 1000;
-    const swept = await sweepExpiredUploads({ db, media: env.MEDIA, logger: createLogger({}, "error") }, later);
+    const swept = await sweepExpiredUploads(
+      { db, storage: createR2Store(env.MEDIA), logger: createLogger({}, "error") },
+      later,
+    );
     expect(swept).toEqual({ expired: 1, aborted: 1 });
     expect(await db.select().from(videos).where(eq(videos.id, session.videoId)).get()).toBeUndefined();
     expect(await db.select().from(uploads).where(eq(uploads.id, session.id)).get()).toBeUndefined();

@@ -6,14 +6,14 @@ import type { AppEnv, AppRouteHandler } from "../../app/types";
 import { currentUser } from "../../auth/authenticate";
 import { users, type Video, videos } from "../../db/schema";
 import { mpdWithBaseUrl } from "../../playback/manifests";
-import { serveR2Object } from "../../playback/object-response";
 import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } from "../../playback/urls";
+import { serveObject } from "../../storage/index";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
 import { deletePrefix } from "../../storage/prefix";
 import { cancelJobsOf, reprocess } from "../../transcode/lifecycle";
 import { NOT_WAITING, type QueueStanding, queueStandings } from "../../transcode/scheduler";
 import { parseUploadFields } from "../../uploads/fields";
-import { mediaSessions, UploadSession } from "../../uploads/session";
+import { UploadSession } from "../../uploads/session";
 import { findVideo, renditionsOf, serializeVideo } from "../../videos/videos.data";
 import type * as routes from "./videos.routes";
 
@@ -150,7 +150,7 @@ export const getVideo: AppRouteHandler<typeof routes.getVideo> = async (c) => {
   if (video.status !== "ready" || !video.version) {
     throw new ApiError("conflict", `The video is ${video.status}; its MPD exists once it is ready`);
   }
-  const object = await c.env.MEDIA.get(`${versionPrefix(video.id, video.version)}manifest.mpd`);
+  const object = await c.var.services.storage.get(`${versionPrefix(video.id, video.version)}manifest.mpd`);
   if (!object) throw notFound();
   const base =
     video.visibility === "private"
@@ -187,13 +187,14 @@ export const patchVideo: AppRouteHandler<typeof routes.patchVideo> = async (c) =
 export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c) => {
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
-  const { db, logger } = c.var;
+  const { db, logger, services } = c.var;
+  const { storage } = services;
   // Its runner's next event is refused, so it stops working on a video that is going away.
-  await cancelJobsOf({ ...c.var.services, later: laterFor(c) }, video.id);
-  await (await UploadSession.find(mediaSessions(db, c.env.MEDIA), video.id))?.abort();
+  await cancelJobsOf({ ...services, later: laterFor(c) }, video.id);
+  await (await UploadSession.find(c.var.services, video.id))?.abort();
   // Storage first: if this fails half-way the row remains, and deleting again finishes the job.
-  const removed = await deletePrefix(c.env.MEDIA, videoPrefix(video.id));
-  await c.env.MEDIA.delete(sourceKey(video.id));
+  const removed = await deletePrefix(storage, videoPrefix(video.id));
+  await storage.delete(sourceKey(video.id));
   await db.delete(videos).where(eq(videos.id, video.id));
   logger.info("video deleted", { videoId: video.id, objects: removed + 1 });
   return c.body(null, 204);
@@ -220,7 +221,7 @@ export const downloadSource: AppRouteHandler<typeof routes.downloadSource> = asy
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
   const filename = (video.filename ?? `${video.slug}`).replace(/[^A-Za-z0-9._-]/g, "_");
-  const res = await serveR2Object(c.env.MEDIA, sourceKey(video.id), c.req.raw, {
+  const res = await serveObject(c.var.services.storage, sourceKey(video.id), c.req.raw, {
     contentType: video.contentType ?? "application/octet-stream",
     cacheControl: "private, no-store",
     headers: { "content-disposition": `attachment; filename="${filename}"` },

@@ -3,8 +3,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { jobs, renditions, uploads, videos } from "../../db/schema";
 import { sourceKey } from "../../storage/keys";
-import { callApp } from "../../testing/http";
-import { seedReadyVideo, seedUserWithKey, seedVideo, testDb } from "../../testing/seed";
+import { callApp, recordingQueue, signedInUser } from "../../testing/api";
+import { seedReadyVideo, seedVideo, testDb } from "../../testing/seed";
 import { newVersion } from "../../transcode/lifecycle";
 
 interface VideoJson {
@@ -30,7 +30,7 @@ const get = (path: string, headers: Record<string, string> = {}) => callApp(path
 const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T;
 
 async function owner() {
-  const user = await seedUserWithKey();
+  const user = await signedInUser();
   return { ...user, headers: { ...user.auth, ...ip() } };
 }
 
@@ -258,7 +258,7 @@ describe("POST /api/videos/{id}/reprocess/", () => {
   it("starts one new version while the current one keeps playing; asking again starts nothing more", async () => {
     const a = await owner();
     const v = await seedReadyVideo({ ownerId: a.id });
-    const { queue, sent } = (await import("../../testing/http")).recordingQueue();
+    const { queue, sent } = recordingQueue();
     const ask = () =>
       callApp(
         `/api/videos/${v.id}/reprocess/`,

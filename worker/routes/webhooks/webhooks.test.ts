@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../app/logger";
 import { loadSettings } from "../../app/settings";
 import { users } from "../../db/schema";
-import { callApp } from "../../testing/http";
-import { seedReadyVideo, seedUserWithKey, testDb } from "../../testing/seed";
+import { callApp, signedInUser } from "../../testing/api";
+import { seedReadyVideo, testDb } from "../../testing/seed";
 import { clearUnits, seedPendingVideo, seedRunner, testDeps } from "../../testing/units";
 import { claimUnit, completeUnit, failUnit } from "../../transcode/lifecycle";
 import { deliverWebhook } from "../../webhooks/delivery";
@@ -22,7 +22,7 @@ const put = (auth: Record<string, string>, url: string, vars?: Record<string, st
 
 describe("webhook settings", () => {
   it("sets a URL with a fresh secret, shows the URL without the secret, and removes it", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const res = await put(user.auth, "https://hooks.example.com/in");
     expect(res.status).toBe(200);
     const body = (await res.json()) as { url: string; secret: string; events: string[] };
@@ -35,7 +35,7 @@ describe("webhook settings", () => {
   });
 
   it("refuses private and loopback targets in production", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const production = {
       ENVIRONMENT: "production",
       JOB_TOKEN_SECRET: "x".repeat(32),
@@ -100,7 +100,7 @@ describe("webhook delivery", () => {
   }
 
   async function owner(url: string | null) {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     await testDb()
       .update(users)
       .set({ webhookUrl: url, webhookSecret: url ? "whsec_test" : null })
@@ -146,7 +146,7 @@ describe("webhook delivery", () => {
   });
 
   it("signs for Standard Webhooks receivers: the stock library verifies a delivery with the secret PUT gave", async () => {
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     const { secret } = (await (await put(user.auth, "https://hooks.example.com/in")).json()) as { secret: string };
     const { req, body, video } = await deliveredRequest(user.id);
     const headers = Object.fromEntries(req.headers);
@@ -162,7 +162,7 @@ describe("webhook delivery", () => {
 
   it("keeps secrets from before base64 working with both signatures", async () => {
     const secret = `whsec_${"9f8e7d6c5b4a".repeat(4)}`;
-    const user = await seedUserWithKey();
+    const user = await signedInUser();
     await testDb()
       .update(users)
       .set({ webhookUrl: "https://hooks.example.com/in", webhookSecret: secret })

@@ -1,0 +1,55 @@
+/** dash.js from the deployment under test, driven in a Chromium page. */
+import type { Page } from "playwright-core";
+
+/** Loads dash.js from this deployment into a page and plays `mpd`; returns helpers to drive it. */
+export async function player(page: Page, mpd: string, api: string) {
+  await page.goto(`${api}/`);
+  // A module script from this deployment's own files (a string, so the test runner leaves it be).
+  await page.addScriptTag({
+    type: "module",
+    content:
+      'import { MediaPlayer } from "/vendor/dashjs/dash.mediaplayer.min.js"; window.sbMediaPlayer = MediaPlayer;',
+  });
+  await page.waitForFunction(() => "sbMediaPlayer" in window);
+  await page.evaluate(async (url) => {
+    const { sbMediaPlayer: MediaPlayer } = window as unknown as { sbMediaPlayer: () => { create(): never } };
+    const video = document.createElement("video");
+    video.muted = true;
+    document.body.append(video);
+    const p = MediaPlayer().create() as {
+      on(e: string, f: (e: unknown) => void): void;
+      initialize(v: HTMLVideoElement, u: string, a: boolean): void;
+    };
+    const errors: string[] = [];
+    p.on("error", (e: unknown) => errors.push(JSON.stringify(e)));
+    p.initialize(video, url, true);
+    Object.assign(window, { sbPlayer: p, sbVideo: video, sbErrors: errors });
+  }, mpd);
+  return {
+    currentTime: () => page.evaluate(() => (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.currentTime),
+    videoHeight: () => page.evaluate(() => (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.videoHeight),
+    errors: () => page.evaluate(() => (window as unknown as { sbErrors: string[] }).sbErrors),
+    heights: () =>
+      page.evaluate(() => {
+        const p = (window as unknown as { sbPlayer: { getRepresentationsByType(t: string): { height: number }[] } })
+          .sbPlayer;
+        return p.getRepresentationsByType("video").map((r) => r.height);
+      }),
+    force: (height: number) =>
+      page.evaluate((h) => {
+        const p = (
+          window as unknown as {
+            sbPlayer: {
+              updateSettings(s: unknown): void;
+              getRepresentationsByType(t: string): { id: string; height: number }[];
+              setRepresentationForTypeById(t: string, id: string, force: boolean): void;
+            };
+          }
+        ).sbPlayer;
+        p.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
+        const rep = p.getRepresentationsByType("video").find((r) => r.height === h);
+        if (!rep) throw new Error(`no ${h}p representation`);
+        p.setRepresentationForTypeById("video", rep.id, true);
+      }, height),
+  };
+}
