@@ -164,7 +164,8 @@ describe("with the source deleted in the middle of a job", () => {
   it("fails the video cleanly: a reason, no stuck status, no partial outputs", async () => {
     const admin = await adminAccount(api);
     const account = await signUp(api, uniqueName("gone"));
-    const path = makeClip(join(work, "long.mp4"), { seconds: 30, width: 1280, height: 720, audio: false });
+    // Long enough that the encode cannot finish while the source is being deleted.
+    const path = makeClip(join(work, "long.mp4"), { seconds: 90, width: 1280, height: 720, audio: false });
     const video = await uploadVideo(api, account, path, "Source goes away");
     await waitForVideo(api, account, video.id, (v) => v.status === "processing" && v.progress >= 5, 120_000);
     // The source disappears from storage, and the runner working on it dies with it: npm start

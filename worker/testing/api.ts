@@ -4,7 +4,7 @@
  * Only test files import this module.
  */
 
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import type { ErrorEnvelope } from "../app/errors";
@@ -57,7 +57,12 @@ export async function callApp(
     headers.set("content-length", String(bytes.byteLength));
     request = new Request(request.url, { method: request.method, headers, body: bytes });
   }
-  return worker.fetch(request, bindings, createExecutionContext());
+  // What the request left for after its answer (cleanup, bookkeeping) is done before the test
+  // looks, as where no execution context exists and it runs in place.
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, bindings, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 /** A queue that records what it is sent, for {@link callApp}. */
