@@ -112,6 +112,16 @@ describe("chunked encoding matches the one-pass encode", () => {
     expect(init).toMatchObject({ editMediaTime: 1024, sampleRate: 48000, channels: 2, codecs: "mp4a.40.2" });
   });
 
+  it("stores with the first chunk the start of the audio (the first two chunks' worth), as the audio unit makes it", async () => {
+    const id = audioRepresentationId(both.plan);
+    const start = both.chunkOutputs[0]?.representations.find((r) => r.id === id);
+    const whole = both.audioOutput?.representations[0];
+    expect(start?.segments.map((s) => s.number)).toEqual([1, 2]);
+    expect(start?.initSha256).toBe(whole?.initSha256);
+    expect(start?.segments).toEqual(whole?.segments.slice(0, 2));
+    expect(both.chunkOutputs.slice(1).every((o) => o.representations.every((r) => r.id !== id))).toBe(true);
+  });
+
   it("shows no seam: SSIM within 1 s of a boundary is within 0.005 of the whole video's", async () => {
     const rate = both.chunks.frameRate ?? { num: 30, den: 1 };
     const boundaries = both.chunks.chunks.slice(1).map((c) => c.start);
@@ -247,15 +257,16 @@ describe("playback in dash.js", () => {
     }
     const release = (files: string[]) =>
       Promise.all(files.map((f) => copyFile(join(both.chunkedDir, f), join(early, f))));
-    await release([...(both.chunkOutputs[0]?.files ?? []), ...(both.audioOutput?.files ?? [])]);
+    // What the first chunk stores: its video and the start of the audio.
+    await release(both.chunkOutputs[0]?.files ?? []);
 
     const server = await serveDirectory(early, { pages: { "/": dashPage(MANIFEST_NAME) }, holdMissingMs: 20_000 });
     try {
       const player = await open(server.url);
       // The later chunks "finish" one after another, ahead of playback.
-      for (const output of both.chunkOutputs.slice(1)) {
+      for (const [i, output] of both.chunkOutputs.slice(1).entries()) {
         await new Promise((r) => setTimeout(r, 2500));
-        await release(output.files);
+        await release([...output.files, ...(i === 0 ? (both.audioOutput?.files ?? []) : [])]);
       }
       await player.reach(15);
       expect(server.held.length).toBeGreaterThan(0);

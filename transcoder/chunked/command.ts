@@ -19,7 +19,9 @@
  *
  * The audio unit uses the hls muxer in fMP4 mode: it cuts at the first packet at or after every
  * 4 s of the track (no drift), numbers from 1, and, with negative timestamps allowed, keeps the
- * encoder-delay edit list the one-pass encode has.
+ * encoder-delay edit list the one-pass encode has. The first chunk makes the start of the audio
+ * the same way (audioStartOf), from a second input reading the source from its start: the same
+ * packets, so the same bytes, as the audio unit's.
  */
 import { join } from "node:path";
 import {
@@ -39,7 +41,15 @@ import {
   videoPreFilters,
 } from "../encode.ts";
 import type { FfmpegCommandSpec } from "../ffmpeg.ts";
-import { type Chunk, type ChunkPlan, chunkAt, chunkKeyframeTimes, frameTime, maxKeyframeSpacing } from "./plan.ts";
+import {
+  audioStartOf,
+  type Chunk,
+  type ChunkPlan,
+  chunkAt,
+  chunkKeyframeTimes,
+  frameTime,
+  maxKeyframeSpacing,
+} from "./plan.ts";
 
 /** A chunk's seek goes this far before its start, so the filters see the frames just before it. */
 export const SEEK_PREROLL_SECONDS = 1;
@@ -98,10 +108,14 @@ export function buildChunkCommand(
   // The poster's time within the chunk (whose frames start at 0).
   const posterAt = Math.max(0, plan.poster.at - (rate ? frameTime(chunk.startFrame, rate) : 0));
   const branches = rungs.map((_, i) => `[s${i}]`).join("") + (poster ? "[sp]" : "");
+  // The first chunk also makes the start of the audio, from a second reading of the source so
+  // that the video's decoding stops at the chunk's end (audioStartOf says how far).
+  const audioStart = chunk.index === 0 && plan.audioStreamIndex !== null ? audioStartOf(chunks) : null;
   const graph = [
     `[0:${plan.videoStreamIndex}]${videoPreFilters(plan)}${range}split=${rungs.length + (poster ? 1 : 0)}${branches}`,
     ...rungFilters(rungs),
     ...(poster ? [posterFilter(plan, posterAt)] : []),
+    ...(audioStart ? [`[1:${plan.audioStreamIndex}]anull[a]`] : []),
   ].join(";");
 
   // The first chunk starts where the one-pass encode starts, so it forces keyframes the same way.
@@ -167,10 +181,61 @@ export function buildChunkCommand(
           : []),
       ],
     },
+    ...(audioStart
+      ? {
+          moreInputs: [
+            { source: options.input, options: [...(options.inputOptions ?? []), ...threadOptions(options.threads)] },
+          ],
+        }
+      : {}),
     filterGraph: graph,
     outputs: [
       { target: join(options.outDir, CHUNK_MUXER_MANIFEST), options: dash },
       ...(poster ? [{ target: join(options.outDir, POSTER_NAME), options: posterOutputOptions(posterAt) }] : []),
+      ...(audioStart ? [audioOutput(plan, options.outDir, options.threads, audioStart.until)] : []),
+    ],
+  };
+}
+
+/**
+ * The hls muxer output of an audio encode (the `[a]` branch of the graph): 4 s fMP4 segments
+ * numbered from 1 under their final names, the init segment kept with the encoder delay; `until`
+ * stops it there (seconds of the track).
+ */
+function audioOutput(plan: EncodePlan, outDir: string, threads: number | undefined, until: number | null) {
+  const id = audioRepresentationId(plan);
+  const initName = INIT_SEGMENT_TEMPLATE.replace("$RepresentationID$", id);
+  const mediaPattern = MEDIA_SEGMENT_TEMPLATE.replace("$RepresentationID$", id).replace("$Number%05d$", "%05d");
+  return {
+    target: join(outDir, AUDIO_MUXER_PLAYLIST),
+    options: [
+      "-map",
+      "[a]",
+      ...PRIVACY_OPTIONS,
+      ...AUDIO_CODEC_OPTIONS,
+      ...threadOptions(threads),
+      ...(until === null ? [] : ["-t", String(until)]),
+      // Keeps the AAC encoder delay as an edit list (media time 1024) instead of shifting it away.
+      "-avoid_negative_ts",
+      "disabled",
+      "-f",
+      "hls",
+      "-hls_segment_type",
+      "fmp4",
+      "-hls_time",
+      String(SEGMENT_SECONDS),
+      "-hls_list_size",
+      "0",
+      "-hls_playlist_type",
+      "vod",
+      "-hls_flags",
+      "temp_file",
+      "-start_number",
+      "1",
+      "-hls_fmp4_init_filename",
+      initName,
+      "-hls_segment_filename",
+      join(outDir, mediaPattern),
     ],
   };
 }
@@ -178,46 +243,11 @@ export function buildChunkCommand(
 /** The ffmpeg command for the audio unit: the whole track, in segments numbered from 1. */
 export function buildAudioCommand(plan: EncodePlan, options: UnitCommandOptions): FfmpegCommandSpec {
   if (plan.audioStreamIndex === null) throw new Error("the source has no audio track");
-  const id = audioRepresentationId(plan);
-  const initName = INIT_SEGMENT_TEMPLATE.replace("$RepresentationID$", id);
-  const mediaPattern = MEDIA_SEGMENT_TEMPLATE.replace("$RepresentationID$", id).replace("$Number%05d$", "%05d");
   return {
     global: PROGRESS_GLOBAL_OPTIONS,
     input: { source: options.input, options: [...(options.inputOptions ?? []), ...threadOptions(options.threads)] },
     // The graph carries the audio only; it is where `-ac`/`-ar` conversions happen anyway.
     filterGraph: `[0:${plan.audioStreamIndex}]anull[a]`,
-    outputs: [
-      {
-        target: join(options.outDir, AUDIO_MUXER_PLAYLIST),
-        options: [
-          "-map",
-          "[a]",
-          ...PRIVACY_OPTIONS,
-          ...AUDIO_CODEC_OPTIONS,
-          ...threadOptions(options.threads),
-          // Keeps the AAC encoder delay as an edit list (media time 1024) instead of shifting it away.
-          "-avoid_negative_ts",
-          "disabled",
-          "-f",
-          "hls",
-          "-hls_segment_type",
-          "fmp4",
-          "-hls_time",
-          String(SEGMENT_SECONDS),
-          "-hls_list_size",
-          "0",
-          "-hls_playlist_type",
-          "vod",
-          "-hls_flags",
-          "temp_file",
-          "-start_number",
-          "1",
-          "-hls_fmp4_init_filename",
-          initName,
-          "-hls_segment_filename",
-          join(options.outDir, mediaPattern),
-        ],
-      },
-    ],
+    outputs: [audioOutput(plan, options.outDir, options.threads, null)],
   };
 }

@@ -264,4 +264,19 @@ describe("assemblePresentation: the finished presentation from every unit", () =
     );
     expect(() => assemblePresentation(plan, chunks, [chunk(1), chunk(2), chunk(3)], null)).toThrow(/audio/);
   });
+
+  it("checks the audio's start stored with the first chunk against the audio unit's", () => {
+    const withStart = (segments: [number, number, number, number][], sha = "audio"): UnitOutput => {
+      const first = chunk(1);
+      return { ...first, representations: [...first.representations, rep("2", sha, segments)] };
+    };
+    const same = withStart([[1, -1024, 192512, 64_000]]);
+    expect(assemblePresentation(plan, chunks, [same, chunk(2), chunk(3)], audio).audio?.segments).toHaveLength(3);
+    const other = withStart([[1, -1024, 192512, 63_000]]);
+    expect(() => assemblePresentation(plan, chunks, [other, chunk(2), chunk(3)], audio)).toThrow(
+      /audio's start stored with the first chunk differs at segment 1/,
+    );
+    const otherInit = withStart([[1, -1024, 192512, 64_000]], "another");
+    expect(() => assemblePresentation(plan, chunks, [otherInit, chunk(2), chunk(3)], audio)).toThrow(/init segment/);
+  });
 });

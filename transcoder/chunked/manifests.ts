@@ -366,6 +366,18 @@ export function assemblePresentation(
     const rep = audioOutput?.representations.find((r) => r.id === audioRepresentationId(plan));
     if (!rep) throw new PresentationError("the audio is not done");
     const segments = joinSegments(rep.id, [rep]);
+    // The first chunk stored the audio's start under the same names: it must be what the audio
+    // unit made, or the stored segments would be a mix of two encodes.
+    const start = chunkOutputs[0]?.representations.find((r) => r.id === rep.id);
+    for (const s of start?.segments ?? []) {
+      const same = segments[s.number - 1];
+      if (!same || same.start !== s.start || same.duration !== s.duration || same.bytes !== s.bytes) {
+        throw new PresentationError(`the audio's start stored with the first chunk differs at segment ${s.number}`);
+      }
+    }
+    if (start && start.initSha256 !== rep.initSha256) {
+      throw new PresentationError("the audio's init segment stored with the first chunk differs");
+    }
     audio = describeTrack(rep.id, rep.init, peakOf(segments, rep.init.timescale), segments);
   }
   return { frameRate: chunks.frameRate, video, audio };

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { chunkAt, chunkKeyframeTimes, frameAt, frameTime, maxKeyframeSpacing, planChunks } from "./plan.ts";
+import {
+  audioStartOf,
+  chunkAt,
+  chunkKeyframeTimes,
+  frameAt,
+  frameTime,
+  maxKeyframeSpacing,
+  planChunks,
+} from "./plan.ts";
 
 const fps30 = { num: 30, den: 1 };
 const ntsc = { num: 30000, den: 1001 };
@@ -120,6 +128,20 @@ describe("planChunks", () => {
     expect(chunkAt(plan, 8).index).toBe(1);
     expect(chunkAt(plan, 18.5).index).toBe(1);
     expect(chunkAt(plan, 500).index).toBe(3);
+  });
+});
+
+describe("audioStartOf: the audio the first chunk stores", () => {
+  it("covers the first two chunks when more follow, encoding on into the next segment so the last one kept is whole", () => {
+    expect(audioStartOf(planChunks({ duration: 185.4, frameRate: fps30 }))).toEqual({ lastSegment: 17, until: 70 });
+    expect(
+      audioStartOf(planChunks({ duration: 60, frameRate: fps30 }, { firstChunkSeconds: 8, chunkSeconds: 24 })),
+    ).toEqual({ lastSegment: 8, until: 34 });
+  });
+
+  it("is the whole track when the video has one or two chunks", () => {
+    expect(audioStartOf(planChunks({ duration: 16, frameRate: fps30 }))).toEqual({ lastSegment: null, until: null });
+    expect(audioStartOf(planChunks({ duration: 70, frameRate: fps30 }))).toEqual({ lastSegment: null, until: null });
   });
 });
 

@@ -143,3 +143,21 @@ export function chunkKeyframeTimes(plan: ChunkPlan, chunk: Chunk, slackSeconds =
   }
   return times;
 }
+
+/**
+ * How much of the audio the first chunk encodes and stores beside its video, so the start of the
+ * video plays before the audio unit runs: the audio of the first two chunks when there are more,
+ * or else the whole track. The audio unit encodes the track again from its start, and an AAC
+ * encode from the start gives the same bytes for the same packets, so it stores these segments
+ * again unchanged.
+ *
+ * `lastSegment`: the last audio segment kept (null: all of them); `until`: where the encode stops
+ * (null: the end), past `lastSegment`'s end so that segment is complete.
+ */
+export function audioStartOf(plan: ChunkPlan): { lastSegment: number | null; until: number | null } {
+  const second = plan.chunks[1];
+  if (plan.chunks.length < 3 || !second || second.end === null || second.lastSegment === null) {
+    return { lastSegment: null, until: null };
+  }
+  return { lastSegment: second.lastSegment, until: second.end + SEGMENT_SECONDS / 2 };
+}

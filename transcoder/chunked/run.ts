@@ -22,7 +22,7 @@ import {
   type UnitCommandOptions,
 } from "./command.ts";
 import { type InitSegmentInfo, placeMediaSegment, readInitSegment, readMediaSegment } from "./fmp4.ts";
-import type { Chunk, ChunkPlan } from "./plan.ts";
+import { audioStartOf, type Chunk, type ChunkPlan } from "./plan.ts";
 
 /** One media segment as stored: its number and presentation interval in the Representation's timescale. */
 export interface SegmentRecord {
@@ -83,13 +83,19 @@ interface Placement {
   /** Added to every decode time, in frames of the output (converted per timescale); 0 for audio. */
   startFrame: number;
   frameRate: { num: number; den: number } | null;
+  /** Representations of which only the segments up to this number are kept (the first chunk's audio start). */
+  lastSegments?: ReadonlyMap<string, number>;
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
+let written = 0;
 async function writeAtomically(dir: string, name: string, bytes: Uint8Array) {
-  await writeFile(join(dir, `${name}.tmp`), bytes);
-  await rename(join(dir, `${name}.tmp`), join(dir, name));
+  // Two units may leave the same file in one directory (the first chunk and the audio unit both
+  // make the audio's first segments, alike), so each writes through a temporary name of its own.
+  const temporary = join(dir, `${name}.${process.pid}-${++written}.tmp`);
+  await writeFile(temporary, bytes);
+  await rename(temporary, join(dir, name));
 }
 
 /** Decode-time offset of a chunk in a timescale: startFrame × timescale × den / num, which must be whole. */
@@ -131,6 +137,13 @@ function startUnit(spec: FfmpegCommandSpec, ffDir: string, placement: Placement,
         reps.set(seg.rep, rep);
         await writeAtomically(options.outDir, initName, initBytes);
         files.push(initName);
+      }
+      const limit = placement.lastSegments?.get(seg.rep);
+      if (limit !== undefined && seg.local > limit) {
+        // Past what this unit stores of the Representation: the encode was cut there, so this
+        // segment may be incomplete; the unit that owns it makes it whole.
+        await rm(join(ffDir, seg.name));
+        continue;
       }
       const expectedLocal = rep.segments.length + 1;
       if (seg.local !== expectedLocal) {
@@ -230,20 +243,45 @@ export function startChunkEncode(
     options,
     (ffDir) => ({
       spec: buildChunkCommand(plan, chunks, chunk, { ...options, outDir: ffDir }),
-      placement: { firstSegment: chunk.firstSegment, startFrame: chunk.startFrame, frameRate: chunks.frameRate },
+      placement: {
+        firstSegment: chunk.firstSegment,
+        startFrame: chunk.startFrame,
+        frameRate: chunks.frameRate,
+        lastSegments: audioStartSegments(plan, chunks, chunk),
+      },
     }),
-    (output) => checkChunk(plan, chunk, output),
+    (output) => checkChunk(plan, chunks, chunk, output),
   );
 }
 
-/** A chunk has every rung; one that is not the last has exactly its frames and its segments. */
-export function checkChunk(plan: EncodePlan, chunk: Chunk, output: UnitOutput) {
-  if (output.representations.length !== plan.rungs.length) {
-    throw new UnitCheckError(
-      `chunk ${chunk.index} made ${output.representations.length} of ${plan.rungs.length} Representations`,
-    );
+/** The first chunk keeps the audio segments of its audio start (audioStartOf), when it is not the whole track. */
+function audioStartSegments(plan: EncodePlan, chunks: ChunkPlan, chunk: Chunk): Map<string, number> | undefined {
+  if (chunk.index !== 0 || plan.audioStreamIndex === null) return undefined;
+  const { lastSegment } = audioStartOf(chunks);
+  return lastSegment === null ? undefined : new Map([[audioRepresentationId(plan), lastSegment]]);
+}
+
+/**
+ * A chunk has every rung; one that is not the last has exactly its frames and its segments. The
+ * first chunk of a video with sound also has the start of the audio: every segment up to where
+ * audioStartOf ends it.
+ */
+export function checkChunk(plan: EncodePlan, chunks: ChunkPlan, chunk: Chunk, output: UnitOutput) {
+  const video = output.representations.filter((r) => r.init.handler === "vide");
+  if (video.length !== plan.rungs.length) {
+    throw new UnitCheckError(`chunk ${chunk.index} made ${video.length} of ${plan.rungs.length} Representations`);
   }
-  for (const rep of output.representations) {
+  if (chunk.index === 0 && plan.audioStreamIndex !== null) {
+    const audio = output.representations.find((r) => r.id === audioRepresentationId(plan));
+    const { lastSegment } = audioStartOf(chunks);
+    const count = audio?.segments.length ?? 0;
+    if (count === 0 || (lastSegment !== null && count !== lastSegment)) {
+      throw new UnitCheckError(
+        `chunk 0 made ${count} segments of the audio's start, expected ${lastSegment ?? "the whole track"}`,
+      );
+    }
+  }
+  for (const rep of video) {
     if (chunk.endFrame !== null) {
       const frames = rep.segments.reduce((sum, s) => sum + s.samples, 0);
       if (frames !== chunk.endFrame - chunk.startFrame) {

@@ -13,8 +13,17 @@ import type { ChunkedUnitInput, JobEvent, UnitAssignment, UnitKind } from "../..
 import { type FakeJobApi, startFakeJobApi } from "../../test/transcoder/fake-job-api.ts";
 import { fixture } from "../../test/transcoder/fixtures.ts";
 import { TEST_PRESET } from "../../test/transcoder/harness.ts";
-import { HLS_MASTER_NAME, MANIFEST_NAME, mediaSegmentName, POSTER_NAME } from "../encode.ts";
+import {
+  type EncodePlan,
+  HLS_MASTER_NAME,
+  MANIFEST_NAME,
+  mediaSegmentName,
+  POSTER_NAME,
+  planEncode,
+} from "../encode.ts";
 import { parseMpd } from "../manifest.ts";
+import type { SourceInfo } from "../source.ts";
+import { audioRepresentationId } from "./command.ts";
 import { runChunkedUnit } from "./units.ts";
 
 let api: FakeJobApi;
@@ -62,6 +71,8 @@ const resultOf = (event: JobEvent) => {
 describe("a chunked encode, unit by unit", () => {
   let common: ChunkedUnitInput;
   let chunkCount = 0;
+  let plan: EncodePlan;
+  const audioStart = new Map<string, Buffer>();
   const outputs: NonNullable<ChunkedUnitInput["outputs"]> = [];
 
   it("probes the source and plans its chunks", async () => {
@@ -70,18 +81,46 @@ describe("a chunked encode, unit by unit", () => {
     expect(probe.files).toEqual([]);
     chunkCount = Number(probe.result.chunks);
     common = { ...chunking, source: probe.result.source as Record<string, unknown> };
+    plan = planEncode(probe.result.source as unknown as SourceInfo, 480);
   }, 60_000);
 
-  it("encodes every chunk and the audio, storing each one's segments under their place in the whole video", async () => {
-    for (let chunk = 0; chunk < chunkCount; chunk++) {
+  it("stores with the first chunk the start of the audio and manifests of the whole video, and says it plays", async () => {
+    const first = resultOf(await run("chunk", { ...common, chunk: 0 }));
+    expect(first.result.playable).toBe(true);
+    expect(first.files.every((f) => api.files.has(f))).toBe(true);
+    // The audio of the first two chunks (0–8 s): its init segment and segments 1 and 2.
+    const audioId = audioRepresentationId(plan);
+    expect(first.files.filter((f) => f.startsWith(`chunk-${audioId}-`)).sort()).toEqual(
+      [1, 2].map((n) => mediaSegmentName(audioId, n)),
+    );
+    expect(first.files).toContain(`init-${audioId}.m4s`);
+    expect(first.files.at(-1)).toBe(MANIFEST_NAME);
+    expect(first.files).toContain(HLS_MASTER_NAME);
+    for (const name of [1, 2].map((n) => mediaSegmentName(audioId, n))) {
+      audioStart.set(name, await readFile(join(api.filesDir, name)));
+    }
+
+    // The whole video is announced, every rung at its cap, though only its start is stored.
+    const mpd = parseMpd(await readFile(join(api.filesDir, MANIFEST_NAME), "utf8"));
+    for (const rep of mpd.representations) expect(rep.segments.map((s) => s.number)).toEqual([1, 2, 3, 4, 5]);
+    expect(mpd.representations.find((r) => r.kind === "video")?.bandwidth).toBe(plan.rungs[0]?.maxrate);
+    expect(api.files.has(mediaSegmentName("0", 3))).toBe(false);
+    outputs.push({ kind: "chunk", sequence: 0, result: first.result });
+  }, 120_000);
+
+  it("encodes every other chunk and the audio, storing each one's segments under their place in the whole video", async () => {
+    for (let chunk = 1; chunk < chunkCount; chunk++) {
       const done = resultOf(await run("chunk", { ...common, chunk }));
       expect(done.files.every((f) => api.files.has(f))).toBe(true);
+      expect(done.result.playable).toBeUndefined();
       // Chunk 2 (8–12 s) holds segment 3 of every rung, and nothing of another chunk's.
       if (chunk === 2) expect(done.files.filter((f) => f.startsWith("chunk-0-"))).toEqual([mediaSegmentName("0", 3)]);
       outputs.push({ kind: "chunk", sequence: chunk, result: done.result });
     }
     const audio = resultOf(await run("audio", common));
     expect(audio.files.some((f) => f.startsWith("chunk-"))).toBe(true);
+    // The audio unit stores the start of the audio again, byte for byte what the first chunk stored.
+    for (const [name, bytes] of audioStart) expect((await readFile(join(api.filesDir, name))).equals(bytes)).toBe(true);
     outputs.push({ kind: "audio", sequence: 0, result: audio.result });
   }, 300_000);
 

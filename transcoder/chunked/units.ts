@@ -5,7 +5,9 @@
  *   chunks; `unit_done` says how many chunks there are and whether there is sound, and carries
  *   the probed source, from which every later unit plans the same encode without probing again.
  * - `chunk`: one time range of every rung (run.ts), segments uploaded as they are finished;
- *   `unit_done` carries its segments' numbers, times and sizes and its init segments.
+ *   `unit_done` carries its segments' numbers, times and sizes and its init segments. The first
+ *   chunk also stores the start of the audio and then manifests predicted for the whole video,
+ *   and says `playable: true`: the video plays from then on while the rest is encoded.
  * - `audio`: the whole sound track, likewise.
  * - `finalize`: gets those results in its input, checks they make one continuous presentation,
  *   and stores the static manifests with measured peak bandwidths (the MPD last); `completed`
@@ -26,7 +28,13 @@ import type { JobReporter } from "../report.ts";
 import { settingsFromEnv, type TranscoderSettings } from "../settings.ts";
 import type { SourceInfo } from "../source.ts";
 import { startUploader } from "../uploader.ts";
-import { assemblePresentation, buildManifests, type PresentationDescription, PresentationError } from "./manifests.ts";
+import {
+  assemblePresentation,
+  buildManifests,
+  type PresentationDescription,
+  PresentationError,
+  predictPresentation,
+} from "./manifests.ts";
 import { type ChunkPlan, planChunks } from "./plan.ts";
 import { type RunningUnit, startAudioEncode, startChunkEncode, UnitCheckError, type UnitOutput } from "./run.ts";
 
@@ -149,13 +157,44 @@ async function encode(
     // The uploader picks up segments as they are finished; the poster is stored once it is complete.
     if (output.poster) await uploader.uploadNow(output.poster);
     const { files: _local, ...result } = output;
-    return { type: "unit_done", result, files: [...uploader.uploaded.keys()] };
+    const files = [...uploader.uploaded.keys()];
+    if (chunk?.index === 0) {
+      const manifests = await publishStart(plan, chunks, output, api, ctx.signal);
+      if (manifests.length > 0) ctx.log("start published", { manifests: manifests.length });
+      return {
+        type: "unit_done",
+        result: { ...result, playable: manifests.length > 0 },
+        files: [...files, ...manifests],
+      };
+    }
+    return { type: "unit_done", result, files };
   } finally {
     ctx.signal.removeEventListener("abort", stopUnit);
     if (!stop.signal.aborted) stop.abort(new Error("the unit is over"));
     await running?.stop();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Once the first chunk is stored (its segments of every rung and the start of the audio), the
+ * manifests of the whole video as it will be (predictPresentation: every rung at its VBV cap),
+ * so it plays while the rest is encoded; the MPD last. Nothing when the timeline cannot be known
+ * in advance (no frame rate or duration): such a video plays once it is ready. Returns the names
+ * stored.
+ */
+async function publishStart(
+  plan: EncodePlan,
+  chunks: ChunkPlan,
+  output: UnitOutput,
+  api: JobApiClient,
+  signal: AbortSignal,
+): Promise<string[]> {
+  if (!chunks.frameRate || !chunks.duration) return [];
+  const inits = new Map(output.representations.map((r) => [r.id, r.init]));
+  const manifests = buildManifests(predictPresentation(plan, chunks, inits), MANIFEST_NAME);
+  for (const [name, text] of manifests) await api.putFile(name, new TextEncoder().encode(text), signal);
+  return [...manifests.keys()];
 }
 
 /** The published version's renditions, as the one-pass encode reports them. */
