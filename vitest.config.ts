@@ -1,10 +1,17 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);
 // A one-second real MP4 (160x90, H.264 + AAC) for upload tests inside workerd.
 const tinyMp4 = readFileSync(new URL("./test/fixtures/tiny.mp4", import.meta.url)).toString("base64");
+// Stored-file fixtures of the viewer features, by name: small JPEGs (four single colours and a
+// 2x2 sheet of tiny.mp4's frames, made by ffmpeg's color source and tile filter) and tiny.mp4's
+// audio copied into an M4A (ffmpeg -c copy -f ipod).
+const viewerDir = new URL("./test/fixtures/viewer/", import.meta.url);
+const viewerFixtures = Object.fromEntries(
+  readdirSync(viewerDir).map((name) => [name, readFileSync(new URL(name, viewerDir)).toString("base64")]),
+);
 // The settings file users copy, so a test can hold it against the settings schema.
 const devVarsExample = readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8");
 
@@ -29,6 +36,7 @@ export default defineConfig({
                 PUBLIC_BASE_URL: "http://api.test",
                 TEST_MIGRATIONS: migrations,
                 TEST_TINY_MP4: tinyMp4,
+                TEST_VIEWER_FIXTURES: viewerFixtures,
                 TEST_DEV_VARS_EXAMPLE: devVarsExample,
               },
             },

@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 180_000,
     fileParallelism: false,
+    // What a page shows after a navigation or a click can take seconds on a busy machine; the
+    // default of 1 s made assertions on it fail by timing alone.
+    expect: { poll: { timeout: 30_000, interval: 100 } },
   },
 });

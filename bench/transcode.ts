@@ -7,19 +7,22 @@
  *   size alone allows (the source scaled down and up again, no encoding).
  * - `transcode`: wall and CPU time of runTranscodeJob against the fake job API (source over HTTP,
  *   uploads as it goes) vs. the same ffmpeg arguments reading and writing local files, on
- *   bench-1080p-120s.mp4, side by side.
+ *   bench-1080p-120s.mp4, side by side; and the downloads step (stream copies of every rung and
+ *   the audio) on the bare encode's files, as a share of the encode's time.
  *
  * TRANSCODER_X264_PRESET applies to both, as it does to the service.
  */
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { root } from "../test/support/platform.ts";
 import { startFakeJobApi } from "../test/transcoder/fake-job-api.ts";
 import { ensureFixtures, fixture } from "../test/transcoder/fixtures.ts";
+import { makeDownloads, type StoredFiles } from "../transcoder/downloads.ts";
 import { buildEncodeCommand, planEncode } from "../transcoder/encode.ts";
 import { commandLine, probeMedia } from "../transcoder/ffmpeg.ts";
 import { parseMpd } from "../transcoder/manifest.ts";
@@ -179,8 +182,50 @@ async function measurePipeline(source: string): Promise<Measured> {
   }
 }
 
+/**
+ * The downloads step (an MP4 per rung and the M4A, by stream copy) on a finished encode's files
+ * in `dir`, read as a runner reads them back from storage (here: from the local files) and
+ * written and streamed out as it stores them (here: to nowhere).
+ */
+async function measureDownloads(dir: string): Promise<Measured & { bytes: number }> {
+  const mpd = parseMpd(await readFile(join(dir, "manifest.mpd"), "utf8"));
+  const renditions = mpd.representations.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    width: r.width,
+    height: r.height,
+    bandwidth: 1,
+    codecs: r.codecs,
+  }));
+  let bytes = 0;
+  const store: StoredFiles = {
+    openFile: async (name) => Readable.toWeb(createReadStream(join(dir, name))) as ReadableStream<Uint8Array>,
+    putFileFrom: async (_name, path) => {
+      for await (const chunk of createReadStream(path)) bytes += (chunk as Buffer).byteLength;
+    },
+  };
+  const scratch = await mkdtemp(join(tmpdir(), "streambuddy-bench-downloads-"));
+  try {
+    const cpu0 = selfAndChildrenCpuMs();
+    const t0 = performance.now();
+    const made = await makeDownloads({
+      files: await readdir(dir),
+      renditions,
+      dir: scratch,
+      store,
+      signal: new AbortController().signal,
+      log: (msg, fields) => console.error(msg, fields),
+    });
+    const wallMs = performance.now() - t0;
+    if (made.length !== renditions.length) throw new Error(`made ${made.length} of ${renditions.length} downloads`);
+    return { wallMs, cpuMs: selfAndChildrenCpuMs() - cpu0, bytes };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 /** The same ffmpeg arguments, reading the source file and writing to a local directory. */
-async function measureBare(source: string): Promise<Measured> {
+async function measureBare(source: string, then?: (dir: string) => Promise<void>): Promise<Measured> {
   const settings = settingsFromEnv(process.env);
   const verdict = assessSource(await probeMedia(source, []), { maxDurationSeconds: Number.POSITIVE_INFINITY });
   if (!verdict.ok) throw new Error(verdict.message);
@@ -198,6 +243,7 @@ async function measureBare(source: string): Promise<Measured> {
     const wallMs = performance.now() - t0;
     const cpuMs = selfAndChildrenCpuMs() - cpu0;
     if (code !== 0) throw new Error(`bare ffmpeg exited ${code}`);
+    await then?.(out);
     return { wallMs, cpuMs };
   } finally {
     await rm(out, { recursive: true, force: true });
@@ -209,13 +255,18 @@ export async function benchTranscode(options: { rounds: number }) {
   const source = fixture("bench-1080p-120s.mp4");
   const pipeline: Measured[] = [];
   const bare: Measured[] = [];
+  let downloads: (Measured & { bytes: number }) | undefined;
   // A B B A …: drift on a shared machine hits both sides alike.
   for (let i = 0; i < options.rounds; i++) {
+    const bareRun = () =>
+      measureBare(source, async (dir) => {
+        downloads ??= await measureDownloads(dir);
+      });
     if (i % 2 === 0) {
       pipeline.push(await measurePipeline(source));
-      bare.push(await measureBare(source));
+      bare.push(await bareRun());
     } else {
-      bare.push(await measureBare(source));
+      bare.push(await bareRun());
       pipeline.push(await measurePipeline(source));
     }
   }
@@ -245,6 +296,12 @@ export async function benchTranscode(options: { rounds: number }) {
     ],
     ["wall ratio pipeline/bare", `${fmt(p.wall / b.wall, 3)} (target ≤ 1.10)`],
     ["CPU ratio pipeline/bare", `${fmt(p.cpu / b.cpu, 3)} (target ≤ 1.05)`],
+    [
+      "downloads (stream copy)",
+      downloads
+        ? `${seconds(downloads.wallMs)} wall, ${seconds(downloads.cpuMs)} CPU for ${mb(downloads.bytes)}: ${fmt(downloads.wallMs / b.wall, 3)} of the encode's wall time, ${fmt(downloads.cpuMs / b.cpu, 3)} of its CPU`
+        : "not measured",
+    ],
   ]);
   return { pipeline: p, bare: b };
 }

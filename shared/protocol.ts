@@ -7,10 +7,12 @@
  * A claimed unit is then worked through its own API, authenticated by the unit's token only:
  *   GET  {apiBase}/source             the uploaded source, with Range
  *   PUT  {apiBase}/files/{name}       one output file ({@link OUTPUT_FILE_NAME})
+ *   GET  {apiBase}/files/{name}       a file the job stored, read back (Range)
  *   POST {apiBase}/events             a {@link JobEvent}: progress renews the lease
  * where `apiBase` is `<origin>/internal/units/<unitId>`.
  */
 import { z } from "zod";
+import type { StoryboardLayout } from "./storyboard-index.ts";
 
 /** The queue message that asks for a video to be transcoded. */
 export const TranscodeMessageSchema = z.object({
@@ -47,15 +49,20 @@ export const RunnerJobStateSchema = z.object({
 });
 export type RunnerJobState = z.infer<typeof RunnerJobStateSchema>;
 
-/** Output file names: no directories, no traversal, a short list of extensions. */
-export const OUTPUT_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(mpd|m3u8|m4s|mp4|jpg)$/;
+/**
+ * Output file names: no directories, no traversal, a short list of extensions. `vtt` is the
+ * storyboard index (storyboard.vtt), `m4a` the audio download (download-audio.m4a).
+ */
+export const OUTPUT_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(mpd|m3u8|m4s|mp4|m4a|jpg|vtt)$/;
 
 const CONTENT_TYPES: Record<string, string> = {
   mpd: "application/dash+xml",
   m3u8: "application/vnd.apple.mpegurl",
   m4s: "video/iso.segment",
   mp4: "video/mp4",
+  m4a: "audio/mp4",
   jpg: "image/jpeg",
+  vtt: "text/vtt; charset=utf-8",
 };
 
 /** The Content-Type of an output file, by its extension: sent by the transcoder, served by the Worker. */
@@ -77,6 +84,30 @@ export const EncodedRenditionSchema = z.object({
 });
 export type EncodedRendition = z.infer<typeof EncodedRenditionSchema>;
 
+const pixels = z.number().int().min(1).max(8192);
+
+/**
+ * The storyboard an encode made (shared/storyboard-index.ts): the layout of its sheets and
+ * thumbnails, and `parts`, the first storyboard frame of each encode that wrote sheets (`[0]` for
+ * one whole-video encode; one entry per chunk otherwise), which names the sheet files.
+ */
+export const StoryboardSchema = z.object({
+  interval: z.number().positive().max(3600),
+  tileWidth: pixels,
+  tileHeight: pixels,
+  columns: z.number().int().min(1).max(100),
+  rows: z.number().int().min(1).max(100),
+  thumbnails: z.object({
+    interval: z.number().positive().max(3600),
+    sizes: z
+      .array(z.object({ width: pixels, height: pixels }))
+      .min(1)
+      .max(8),
+  }),
+  parts: z.array(z.number().int().nonnegative()).min(1).max(10_000),
+}) satisfies z.ZodType<StoryboardLayout & { parts: number[] }>;
+export type Storyboard = z.infer<typeof StoryboardSchema>;
+
 export const JobEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("progress"),
@@ -92,6 +123,8 @@ export const JobEventSchema = z.discriminatedUnion("type", [
     /** Every file the transcoder PUT, so the Worker can check the set is complete. */
     files: z.array(z.string().regex(OUTPUT_FILE_NAME)).min(1),
     poster: z.string().regex(OUTPUT_FILE_NAME).nullable(),
+    /** Absent when the encode made no storyboard (its sheets and thumbnails are among `files`). */
+    storyboard: StoryboardSchema.optional(),
   }),
   z.object({
     /** A unit that publishes nothing by itself (probe, chunk, audio) is done; its result feeds later units. */

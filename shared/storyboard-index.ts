@@ -5,7 +5,8 @@
  *
  *   storyboardSheetName(sheet, firstFrame)   the file of a sheet
  *   thumbnailName(width, frame)              the file of a thumbnail frame
- *   storyboardVtt(layout, duration, parts?)  the WebVTT index (Mux's storyboard.vtt shape: cues
+ *   storyboardVtt(layout, duration, parts?, imagePrefix?)
+ *                                            the WebVTT index (Mux's storyboard.vtt shape: cues
  *                                            whose text is `storyboard-0.jpg#xywh=x,y,w,h`)
  *   thumbnailFrameAt(layout, time, duration, width?) the stored thumbnail nearest a time
  *
@@ -53,12 +54,14 @@ const cueTime = (seconds: number) => {
  * The WebVTT index of a storyboard: one cue per frame, from its time to the next frame's (the
  * last one to the end), pointing at its tile. `parts` lists the first frame of each encode that
  * made sheets (chunks), so each cue names the file holding its frame; one whole-video encode
- * is `[0]`. Image URLs are relative, so the index works under signed playback paths too.
+ * is `[0]`. Image URLs are relative, so the index works under signed playback paths too;
+ * `imagePrefix` puts them in a folder (the Worker points them at the version's own).
  */
 export function storyboardVtt(
   sb: Pick<StoryboardLayout, "interval" | "tileWidth" | "tileHeight" | "columns" | "rows">,
   duration: number,
   parts: readonly number[] = [0],
+  imagePrefix = "",
 ): string {
   const frames = Math.max(1, Math.ceil(duration / sb.interval - 1e-9));
   const starts = [...parts].sort((a, b) => a - b);
@@ -73,7 +76,11 @@ export function storyboardVtt(
     const x = (cell % sb.columns) * sb.tileWidth;
     const y = Math.floor(cell / sb.columns) * sb.tileHeight;
     const file = storyboardSheetName(Math.floor(k / perSheet), part);
-    lines.push(`${cueTime(start)} --> ${cueTime(end)}`, `${file}#xywh=${x},${y},${sb.tileWidth},${sb.tileHeight}`, "");
+    lines.push(
+      `${cueTime(start)} --> ${cueTime(end)}`,
+      `${imagePrefix}${file}#xywh=${x},${y},${sb.tileWidth},${sb.tileHeight}`,
+      "",
+    );
   }
   return lines.join("\n");
 }

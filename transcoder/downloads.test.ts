@@ -56,12 +56,12 @@ describe("download commands", () => {
     expect(buildAudioDownloadCommand({ source: "a.mp4" }, "o.m4a").join(" ")).toContain("-map 0:a:0 -c copy");
   });
 
-  it("names downloads so the Worker can find them; the M4A needs m4a in OUTPUT_FILE_NAME", () => {
+  it("names downloads so the Worker can find them, as names the job API accepts", () => {
     expect(downloadFileName(1080)).toBe("download-1080p.mp4");
     expect(DOWNLOAD_FILE_NAME.exec(downloadFileName(720))?.[1]).toBe("720");
     expect(DOWNLOAD_FILE_NAME.test(AUDIO_DOWNLOAD_NAME)).toBe(true);
     expect(OUTPUT_FILE_NAME.test(downloadFileName(2160))).toBe(true);
-    expect(OUTPUT_FILE_NAME.test(AUDIO_DOWNLOAD_NAME)).toBe(false);
+    expect(OUTPUT_FILE_NAME.test(AUDIO_DOWNLOAD_NAME)).toBe(true);
   });
 });
 

@@ -1,27 +1,38 @@
 /**
  * Downloads made from the stored segments without re-encoding, at finalize: one standard MP4
- * per offered rung (its video and the audio, `moov` first so it plays while it downloads) and
- * the audio alone as M4A. ffmpeg copies the packets (`-c copy`) from each Representation read
- * as one fragmented MP4 (its init segment followed by its media segments, in order), so the
- * cost is reading and writing the bytes once, not decoding.
+ * per rung (its video and the audio, `moov` first so it plays while it downloads) and the audio
+ * alone as M4A. ffmpeg copies the packets (`-c copy`) from each Representation read as one
+ * fragmented MP4 (its init segment followed by its media segments, in order), so the cost is
+ * reading and writing the bytes once, not decoding.
  *
  *   downloadFileName(height)                 "download-<height>p.mp4"
- *   AUDIO_DOWNLOAD_NAME                      "download-audio.m4a" (needs `m4a` in OUTPUT_FILE_NAME)
+ *   AUDIO_DOWNLOAD_NAME                      "download-audio.m4a"
+ *                                            (both from shared/download-names.ts, re-exported here;
+ *                                            the Worker imports them there)
  *   representationParts(files, id)           the init and media segment names of a
  *                                            Representation, in playback order
  *   buildDownloadCommand(video, audio, out)  ffmpeg arguments for a rung with its audio
  *   buildAudioDownloadCommand(audio, out)    ffmpeg arguments for the audio alone
+ *   makeDownloads(options)                   makes and stores them all, from the stored segments
  *
- * An input is a path or URL with its input options, so the finalize step can read each
- * Representation as one stream (a local file joined from the segments, or a URL that serves
- * them joined) and needs scratch space only for the output, which `+faststart` rewrites in place.
+ * The segments are read back from storage through the unit's API (GET files/{name}), whoever
+ * stored them: this encode's uploader (which deleted each once stored) or, for an encode in
+ * parts, other runners. A local HTTP server joins a Representation's parts into one stream for
+ * ffmpeg, so nothing is held whole and scratch space is needed only for the one output being
+ * made, which `+faststart` rewrites in place, then streams to storage and deletes.
  */
+import { rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { AUDIO_DOWNLOAD_NAME, downloadFileName } from "../shared/download-names.ts";
+import type { EncodedRendition } from "../shared/protocol.ts";
 import { INIT_SEGMENT_NAME, MEDIA_SEGMENT_NAME } from "./encode.ts";
+import { FfmpegError, runFfmpegArgs } from "./ffmpeg.ts";
 
-export const AUDIO_DOWNLOAD_NAME = "download-audio.m4a";
-export const downloadFileName = (height: number) => `download-${height}p.mp4`;
-/** A download file, as the Worker's routes look them up. */
-export const DOWNLOAD_FILE_NAME = /^download-(?:(\d+)p\.mp4|audio\.m4a)$/;
+export { AUDIO_DOWNLOAD_NAME, DOWNLOAD_FILE_NAME, downloadFileName } from "../shared/download-names.ts";
 
 export interface DownloadInput {
   source: string;
@@ -68,4 +79,105 @@ export function buildDownloadCommand(video: DownloadInput, audio: DownloadInput 
 /** ffmpeg arguments: the audio Representation copied into an M4A file. */
 export function buildAudioDownloadCommand(audio: DownloadInput, output: string): string[] {
   return [...GLOBAL, ...inputArgs(audio), "-map", "0:a:0", ...COPY_MP4, "-f", "ipod", output];
+}
+
+/** What making downloads needs of the unit's API. */
+export interface StoredFiles {
+  openFile(name: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  putFileFrom(name: string, path: string, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Serves Representation `id` at `/<id>` on 127.0.0.1 as one stream: its init segment, then its
+ * media segments in order, each read from storage as the previous one is sent. A part that cannot
+ * be read cuts the stream, so ffmpeg fails instead of writing a shorter file.
+ */
+async function serveJoined(files: readonly string[], store: StoredFiles, signal: AbortSignal) {
+  const server = createServer((req, res) => {
+    const id = decodeURIComponent((req.url ?? "/").slice(1));
+    let parts: string[];
+    try {
+      parts = representationParts(files, id);
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "video/mp4" });
+    void (async () => {
+      for (const name of parts) {
+        if (res.destroyed) return;
+        await pipeline(Readable.fromWeb((await store.openFile(name, signal)) as never), res, { end: false });
+      }
+      res.end();
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (id: string) => `http://127.0.0.1:${port}/${encodeURIComponent(id)}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface MakeDownloadsOptions {
+  /** Every file the encode stored (the segments' names). */
+  files: readonly string[];
+  /** The encode's Representations: an MP4 is made per video rung, the M4A from the audio. */
+  renditions: readonly EncodedRendition[];
+  /** Scratch directory for the output being made. */
+  dir: string;
+  store: StoredFiles;
+  signal: AbortSignal;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Called before each download is made, with how many are done and how many there are. */
+  onStep?: (done: number, total: number) => void;
+}
+
+/**
+ * Makes and stores the downloads, largest rung first; resolves to the names stored. A download
+ * that cannot be made or stored (say, larger than the platform takes as one file) is logged and
+ * left out: the video plays without it, and the Worker offers only the files that exist.
+ */
+export async function makeDownloads(options: MakeDownloadsOptions): Promise<string[]> {
+  const { dir, signal, log } = options;
+  const audio = options.renditions.find((r) => r.kind === "audio") ?? null;
+  const videos = options.renditions
+    .filter((r) => r.kind === "video" && r.height !== null)
+    .sort((a, b) => (b.height ?? 0) - (a.height ?? 0));
+  const server = await serveJoined(options.files, options.store, signal);
+  const input = (id: string) => ({ source: server.url(id), options: ["-seekable", "0"] });
+  const steps = [
+    ...videos.map((v) => ({
+      name: downloadFileName(v.height as number),
+      args: (out: string) => buildDownloadCommand(input(v.id), audio && input(audio.id), out),
+    })),
+    ...(audio
+      ? [{ name: AUDIO_DOWNLOAD_NAME, args: (out: string) => buildAudioDownloadCommand(input(audio.id), out) }]
+      : []),
+  ];
+  const stored: string[] = [];
+  try {
+    for (const [i, step] of steps.entries()) {
+      options.onStep?.(i, steps.length);
+      const out = join(dir, step.name);
+      try {
+        await runFfmpegArgs(step.args(out), signal);
+        await options.store.putFileFrom(step.name, out, signal);
+        stored.push(step.name);
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        const reason = err instanceof FfmpegError ? err.stderr.trim().split("\n").at(-1) || err.message : String(err);
+        log("download not made", { name: step.name, error: err instanceof Error ? err.message : String(err), reason });
+      } finally {
+        await rm(out, { force: true });
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  return stored;
 }

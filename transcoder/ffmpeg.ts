@@ -3,7 +3,7 @@
  * arrays handed to the process as they are, never a shell string. FFMPEG_PATH and FFPROBE_PATH
  * choose the binaries (fluent-ffmpeg reads them); the default is whatever is on the PATH.
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import ffmpeg from "fluent-ffmpeg";
 import type { ProbedMedia } from "./source.ts";
 
@@ -187,4 +187,33 @@ export function startFfmpeg(spec: FfmpegCommandSpec, options: FfmpegRunOptions =
       await done.catch(() => {});
     },
   };
+}
+
+/**
+ * Runs ffmpeg with exactly these arguments (for commands outside the one-input, one-graph shape
+ * of {@link FfmpegCommandSpec}, like the downloads' stream copy of two inputs). Resolves when it
+ * succeeded, rejects with an {@link FfmpegError} carrying the tail of its stderr; an abort kills it.
+ */
+export function runFfmpegArgs(args: string[], signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const child = spawn(process.env.FFMPEG_PATH || "ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      stderr = (stderr + chunk).slice(-8192);
+    });
+    const onAbort = () => child.kill("SIGKILL");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    child.once("error", (err) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(new FfmpegError(err.message, stderr));
+    });
+    child.once("close", (code, killedBy) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (signal?.aborted) reject(signal.reason);
+      else if (code === 0) resolve();
+      else reject(new FfmpegError(`ffmpeg exited with ${code ?? killedBy}`, stderr));
+    });
+  });
 }

@@ -10,7 +10,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { EncodedRendition } from "../shared/protocol.ts";
+import type { EncodedRendition, Storyboard } from "../shared/protocol.ts";
 import {
   HLS_MASTER_NAME,
   HLS_MEDIA_PLAYLIST_NAME,
@@ -22,6 +22,13 @@ import {
 } from "./encode.ts";
 import { JobFailure } from "./failure.ts";
 import { finishHlsMaster, finishHlsMediaPlaylist, parseMpd, peakBitrate, setMpdBandwidths } from "./manifest.ts";
+import {
+  STORYBOARD_SHEET_NAME,
+  STORYBOARD_VTT_NAME,
+  type StoryboardPlan,
+  storyboardVtt,
+  THUMBNAIL_NAME,
+} from "./storyboard.ts";
 import type { Uploader } from "./uploader.ts";
 
 /** The manifests as ffmpeg's dash muxer wrote them. */
@@ -116,12 +123,16 @@ export interface FinalizeOptions {
   /** Has stored every segment (`finish()` is done); stores the poster and the manifests. */
   uploader: Pick<Uploader, "uploaded" | "uploadNow">;
   log: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The storyboard the encode was asked to write, its images stored `concurrency` at a time. */
+  storyboard?: { plan: StoryboardPlan; duration: number; concurrency: number };
 }
 
 export interface FinalizedOutputs {
   renditions: EncodedRendition[];
   /** The poster's name, when one was written and stored. */
   poster: string | null;
+  /** The storyboard's layout, when its sheets were written and stored. */
+  storyboard?: Storyboard;
 }
 
 /** Stores the poster and the finished manifests of one encode, the MPD last. */
@@ -138,6 +149,34 @@ export async function finalizeOutputs(options: FinalizeOptions): Promise<Finaliz
   );
   if (hasPoster) await uploader.uploadNow(POSTER_NAME);
   else options.log("no poster frame was written");
+  const storyboard = options.storyboard && (await storeStoryboard(dir, uploader, options.storyboard));
   for (const file of finished.files) await uploader.uploadNow(file.name, Buffer.from(file.body));
-  return { renditions: finished.renditions, poster: uploader.uploaded.has(POSTER_NAME) ? POSTER_NAME : null };
+  return {
+    renditions: finished.renditions,
+    poster: uploader.uploaded.has(POSTER_NAME) ? POSTER_NAME : null,
+    ...(storyboard ? { storyboard } : {}),
+  };
+}
+
+/**
+ * Stores the storyboard's sheets and thumbnails (a few at a time) and its index; returns the
+ * layout the `completed` event announces, or undefined when ffmpeg wrote no sheet.
+ */
+async function storeStoryboard(
+  dir: string,
+  uploader: Pick<Uploader, "uploadNow">,
+  options: NonNullable<FinalizeOptions["storyboard"]>,
+): Promise<Storyboard | undefined> {
+  const { plan, duration, concurrency } = options;
+  const images = (await readdir(dir)).filter((n) => STORYBOARD_SHEET_NAME.test(n) || THUMBNAIL_NAME.test(n));
+  if (!images.some((n) => STORYBOARD_SHEET_NAME.test(n))) return undefined;
+  const waiting = [...images];
+  const worker = async () => {
+    for (let name = waiting.shift(); name !== undefined; name = waiting.shift()) await uploader.uploadNow(name);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  const parts = [plan.firstFrame];
+  await uploader.uploadNow(STORYBOARD_VTT_NAME, Buffer.from(storyboardVtt(plan, duration, parts)));
+  const { interval, tileWidth, tileHeight, columns, rows, thumbnails } = plan;
+  return { interval, tileWidth, tileHeight, columns, rows, thumbnails, parts };
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { TranscodeJob } from "../shared/protocol.ts";
 import { createJobApiClient, JobApiError } from "./job-api.ts";
@@ -85,5 +88,52 @@ describe("internal job API client", () => {
     const head = await createJobApiClient(job, { fetch: doFetch, retry: fast }).readSourceHead(389);
     expect(head.byteLength).toBe(0);
     expect(calls).toHaveLength(1);
+  });
+
+  it("streams a file from disk with its length, opening it afresh for a retry", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "streambuddy-job-api-"));
+    try {
+      const path = join(dir, "download-480p.mp4");
+      const bytes = new Uint8Array(Array.from({ length: 300_000 }, (_, i) => i % 253));
+      await writeFile(path, bytes);
+      const received: { length: string | null; body: Uint8Array }[] = [];
+      const statuses = [503, 201];
+      const doFetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+        const headers = new Headers(init?.headers);
+        // A stream, not bytes read whole: the body is read here as a server would.
+        expect(init?.body).toBeInstanceOf(ReadableStream);
+        received.push({
+          length: headers.get("content-length"),
+          body: new Uint8Array(await new Response(init?.body).arrayBuffer()),
+        });
+        return new Response("{}", { status: statuses.shift() ?? 201 });
+      }) as typeof fetch;
+      await createJobApiClient(job, { fetch: doFetch, retry: fast }).putFileFrom("download-480p.mp4", path);
+      expect(received).toHaveLength(2);
+      for (const r of received) {
+        expect(r.length).toBe("300000");
+        expect(r.body).toEqual(bytes);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads a stored file back as a stream, and a missing one is a 404 it does not retry", async () => {
+    const calls: string[] = [];
+    const doFetch = (async (url: string | URL | Request) => {
+      calls.push(String(url));
+      return String(url).endsWith("init-0.m4s")
+        ? new Response(new Uint8Array([1, 2, 3]), { status: 200 })
+        : new Response("{}", { status: 404 });
+    }) as typeof fetch;
+    const client = createJobApiClient(job, { fetch: doFetch, retry: fast });
+    const stream = await client.openFile("init-0.m4s");
+    expect(new Uint8Array(await new Response(stream).arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+    await expect(client.openFile("chunk-0-00001.m4s")).rejects.toMatchObject({ status: 404 });
+    expect(calls).toEqual([
+      "http://api.test/internal/jobs/job-1/files/init-0.m4s",
+      "http://api.test/internal/jobs/job-1/files/chunk-0-00001.m4s",
+    ]);
   });
 });

@@ -1,8 +1,11 @@
 /**
- * Client of the Worker's internal job API for one job: output files (PUT), events (POST), and the
- * first bytes of the source. Every call carries the job's Bearer token; transient failures
+ * Client of the Worker's internal job API for one job: output files (PUT, from bytes or streamed
+ * from a file; GET to read one back), events (POST), and the first bytes of the source. Every call carries the job's Bearer token; transient failures
  * (network errors, 408, 429, 5xx) are retried with exponential backoff.
  */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { contentTypeOf, type JobEvent, OUTPUT_FILE_NAME, type TranscodeJob } from "../shared/protocol.ts";
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -77,6 +80,10 @@ export interface SourceRef {
 export interface JobApiClient {
   readonly source: SourceRef;
   putFile(name: string, body: Uint8Array<ArrayBuffer>, signal?: AbortSignal): Promise<void>;
+  /** Stores a file from disk as a stream (never read whole), however large. */
+  putFileFrom(name: string, path: string, signal?: AbortSignal): Promise<void>;
+  /** A file the job stored, as a stream; a 404 is a JobApiError with status 404. */
+  openFile(name: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   postEvent(event: JobEvent, options?: { signal?: AbortSignal; retry?: RetryPolicy }): Promise<void>;
   /** The first `length` bytes of the source (fewer if it is shorter). */
   readSourceHead(length: number, signal?: AbortSignal): Promise<Uint8Array>;
@@ -128,31 +135,73 @@ export function createJobApiClient(
   const onRetry = (what: string) => (error: unknown, n: number) =>
     options.log?.("retrying", { what, attempt: n, error: error instanceof Error ? error.message : String(error) });
 
+  /** PUTs one output file; `body` makes a fresh body for each try, with its length. */
+  const put = async (
+    name: string,
+    body: () => { body: BodyInit; length: number },
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ) => {
+    if (!OUTPUT_FILE_NAME.test(name)) throw new Error(`not an output file name: ${name}`);
+    await withRetries(
+      async () => {
+        const attempt = body();
+        const res = await send(
+          `PUT ${name}`,
+          `${job.apiBase}/files/${name}`,
+          {
+            method: "PUT",
+            // The internal API requires the length up front, so it can stream the body into storage.
+            headers: {
+              authorization,
+              "content-type": contentTypeOf(name),
+              "content-length": String(attempt.length),
+            },
+            body: attempt.body,
+            duplex: "half",
+          } as RequestInit,
+          signal,
+          timeoutMs,
+        );
+        await res.body?.cancel().catch(() => {});
+      },
+      policy,
+      signal,
+      onRetry(`PUT ${name}`),
+    );
+  };
+
   return {
     source,
 
     async putFile(name, body, signal) {
+      await put(name, () => ({ body, length: body.byteLength }), FILE_TIMEOUT_MS, signal);
+    },
+
+    async putFileFrom(name, path, signal) {
+      const { size } = await stat(path);
+      // A large file gets time in proportion to its size (at no less than 8 MiB/s).
+      const timeoutMs = Math.max(FILE_TIMEOUT_MS, Math.ceil(size / (8 * 1024 * 1024)) * 1000);
+      await put(
+        name,
+        () => ({ body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>, length: size }),
+        timeoutMs,
+        signal,
+      );
+    },
+
+    async openFile(name, signal) {
       if (!OUTPUT_FILE_NAME.test(name)) throw new Error(`not an output file name: ${name}`);
-      await withRetries(
-        async () => {
-          const res = await send(
-            `PUT ${name}`,
-            `${job.apiBase}/files/${name}`,
-            {
-              method: "PUT",
-              // fetch sets Content-Length for a byte body, which the internal API requires.
-              headers: { authorization, "content-type": contentTypeOf(name) },
-              body,
-            },
-            signal,
-            FILE_TIMEOUT_MS,
-          );
-          await res.body?.cancel().catch(() => {});
-        },
+      // The timeout covers reading the body too: files read back are segments, a few MiB each.
+      const res = await withRetries(
+        () =>
+          send(`GET ${name}`, `${job.apiBase}/files/${name}`, { headers: { authorization } }, signal, FILE_TIMEOUT_MS),
         policy,
         signal,
-        onRetry(`PUT ${name}`),
+        onRetry(`GET ${name}`),
       );
+      if (!res.body) throw new JobApiError(`GET ${name}: no body`, res.status, false);
+      return res.body;
     },
 
     async postEvent(event, opts = {}) {

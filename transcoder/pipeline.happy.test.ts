@@ -143,12 +143,13 @@ describe("transcoding small-720p.mp4 (10 s, 1280x720, stereo)", () => {
     expect(poster).toMatchObject({ codec_name: "mjpeg", width: 1280, height: 720 });
   });
 
-  it("uploads only accepted names and announces exactly the files it stored, manifest last", () => {
+  it("uploads only accepted names and announces exactly the files it stored, manifest last but the downloads", () => {
     expect(run.api.rejectedNames).toEqual([]);
     expect(run.api.invalidEvents).toEqual([]);
     for (const name of completed.files) expect(name).toMatch(OUTPUT_FILE_NAME);
     expect([...completed.files].sort()).toEqual([...run.api.files.keys()].sort());
-    expect([...run.api.files.keys()].at(-1)).toBe("manifest.mpd");
+    const stored = [...run.api.files.keys()];
+    expect(stored.slice(-4)).toEqual(["manifest.mpd", "download-720p.mp4", "download-480p.mp4", "download-audio.m4a"]);
     expect(completed.files).toEqual(
       expect.arrayContaining(["manifest.mpd", "master.m3u8", "media_0.m3u8", "media_1.m3u8", "media_2.m3u8"]),
     );
@@ -157,6 +158,48 @@ describe("transcoding small-720p.mp4 (10 s, 1280x720, stereo)", () => {
       "init-1.m4s",
       "init-2.m4s",
     ]);
+  });
+
+  it("makes the storyboard in the same encode and announces its layout", async () => {
+    // 10 s at one frame every 2 s: frames 0…4, in one sheet; thumbnails at 320 and 640 wide.
+    const { thumbnails, ...sheets } = completed.storyboard ?? { thumbnails: { interval: 0, sizes: [] } };
+    expect(sheets).toEqual({ interval: 2, tileWidth: 160, tileHeight: 90, columns: 10, rows: 10, parts: [0] });
+    expect(thumbnails.interval).toBe(2);
+    expect(thumbnails.sizes.map((t) => `${t.width}x${t.height}`)).toEqual(["320x180", "640x360"]);
+    const [sheet] = await streamInfo(join(run.api.filesDir, "storyboard-0.jpg"));
+    expect(sheet).toMatchObject({ codec_name: "mjpeg", width: 1600, height: 900 });
+    const thumbs = completed.files.filter((n) => n.startsWith("thumb-")).sort();
+    expect(thumbs).toEqual([0, 1, 2, 3, 4].flatMap((k) => [`thumb-320-${k}.jpg`, `thumb-640-${k}.jpg`]).sort());
+    const [thumb] = await streamInfo(join(run.api.filesDir, "thumb-640-3.jpg"));
+    expect(thumb).toMatchObject({ codec_name: "mjpeg", width: 640, height: 360 });
+    const vtt = await readFile(join(run.api.filesDir, "storyboard.vtt"), "utf8");
+    expect(vtt).toContain("00:00:08.000 --> 00:00:10.000\nstoryboard-0.jpg#xywh=640,0,160,90");
+  });
+
+  it("makes the downloads from the stored segments, read back: an MP4 per rung with the audio, and the M4A", async () => {
+    // Each Representation's parts were read back from storage in order, init segment first: a
+    // video rung's once, the audio's once for each download it goes into.
+    const reads = run.api.fileReads;
+    const inOrder = (id: string) => [`init-${id}.m4s`, ...[1, 2, 3].map((k) => `chunk-${id}-0000${k}.m4s`)];
+    const readsOf = (id: string) => reads.filter((n) => n === `init-${id}.m4s` || n.startsWith(`chunk-${id}-`));
+    expect(readsOf("0")).toEqual(inOrder("0"));
+    expect(readsOf("1")).toEqual(inOrder("1"));
+    expect(readsOf("2")).toEqual([...inOrder("2"), ...inOrder("2"), ...inOrder("2")]);
+    const [video, audio] = await streamInfo(join(run.api.filesDir, "download-480p.mp4"));
+    expect(video).toMatchObject({ codec_type: "video", codec_name: "h264", width: 854, height: 480 });
+    expect(audio).toMatchObject({ codec_type: "audio", codec_name: "aac" });
+    expect(Number(video?.duration)).toBeCloseTo(10, 1);
+    const [alone, ...more] = await streamInfo(join(run.api.filesDir, "download-audio.m4a"));
+    expect(alone).toMatchObject({ codec_type: "audio", codec_name: "aac" });
+    expect(more).toEqual([]);
+    // Stream copies: the 720p download is about the size of its rung's and the audio's segments.
+    const bytesOf = (id: string) =>
+      [...run.api.files]
+        .filter(([n]) => n === `init-${id}.m4s` || n.startsWith(`chunk-${id}-`))
+        .reduce((a, [, b]) => a + b, 0);
+    const ratio = (run.api.files.get("download-720p.mp4") as number) / (bytesOf("0") + bytesOf("2"));
+    expect(ratio).toBeGreaterThan(0.97);
+    expect(ratio).toBeLessThan(1.03);
   });
 
   it("retries an upload the API refused for a moment", () => {
@@ -212,8 +255,10 @@ describe("transcoding other kinds of source", () => {
     expect(Math.abs(sarValue(rep?.sar ?? null) - 1)).toBeLessThan(0.0025);
   });
 
-  it("gives a source without audio a video-only ladder", async () => {
+  it("gives a source without audio a video-only ladder, and a video-only download", async () => {
     const run = await runFixtureJob("silent-640x360.mp4");
+    expect(run.completed?.files.filter((n) => n.startsWith("download-"))).toEqual(["download-360p.mp4"]);
+    expect((await streamInfo(join(run.api.filesDir, "download-360p.mp4"))).map((s) => s.codec_type)).toEqual(["video"]);
     const { mpd } = await readMpd(run);
     expect(mpd.adaptationSets.map((s) => s.contentType)).toEqual(["video"]);
     expect(run.completed?.renditions.map((r) => [r.kind, r.width, r.height])).toEqual([["video", 640, 360]]);
@@ -237,6 +282,16 @@ describe("transcoding other kinds of source", () => {
     expect(run.completed?.renditions.filter((r) => r.kind === "video").map((r) => `${r.width}x${r.height}`)).toEqual([
       "854x480",
     ]);
+  });
+
+  it("completes without a download the platform will not store, and says which", async () => {
+    const run = await runFixtureJob("silent-640x360.mp4", {
+      failPut: (name) => (name === "download-360p.mp4" ? 413 : null),
+    });
+    expect(run.status.state).toBe("completed");
+    expect(run.completed?.files.some((n) => n.startsWith("download-"))).toBe(false);
+    expect(run.logs.find((l) => l.msg === "download not made")?.fields).toMatchObject({ name: "download-360p.mp4" });
+    expect(await readdir(run.workDir)).toEqual([]);
   });
 
   it("pauses ffmpeg while uploads are behind, and still completes", async () => {

@@ -2,9 +2,12 @@
  * Runs one transcode job end to end, phase by phase, and reports to the Worker's internal job API:
  *
  *  1. probe (probe.ts): ffprobe the source over HTTP and refuse what cannot be played;
- *  2. encode (encode.ts plans the ladder and the ffmpeg command, encode-session.ts runs it),
+ *  2. encode (encode.ts plans the ladder and the ffmpeg command, with the storyboard's sprite
+ *     sheets and thumbnails from the same decode: storyboard.ts; encode-session.ts runs it),
  *     while the uploader stores segments as they are finished and deletes each once stored;
- *  3. finalize (finalize.ts): honest bandwidths, the poster, the HLS playlists and the MPD last;
+ *  3. finalize (finalize.ts): honest bandwidths, the poster, the storyboard, the HLS playlists
+ *     and the MPD last; then the downloads (downloads.ts), an MP4 per rung and the audio as M4A,
+ *     copied from the stored segments;
  *  4. report (report.ts): `progress` every few seconds, then `completed` or `failed`.
  *
  * On abort (the runner stopping, or the unit's lease lost) ffmpeg is stopped and the job ends
@@ -14,6 +17,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunnerJobState, TranscodeJob } from "../shared/protocol.ts";
+import { makeDownloads } from "./downloads.ts";
 import { buildEncodeCommand, httpInputOptions, planEncode } from "./encode.ts";
 import { runEncodeSession } from "./encode-session.ts";
 import { finalizeOutputs } from "./finalize.ts";
@@ -22,6 +26,7 @@ import { displaySize } from "./ladder.ts";
 import { inspectSource } from "./probe.ts";
 import { createJobReporter, type JobReporter } from "./report.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
+import { planStoryboard, withStoryboard } from "./storyboard.ts";
 import { startUploader } from "./uploader.ts";
 
 export interface RunContext {
@@ -94,13 +99,16 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
     });
     // For the whole job: uploads can also fall behind once ffmpeg is done.
     uploader.watchBackpressure((behind) => log(behind ? "uploads behind" : "uploads caught up"));
+    const encode = buildEncodeCommand(plan, {
+      input: api.source.url,
+      inputOptions: httpInputOptions(api.source.token),
+      outDir: scratch,
+      x264Preset: settings.x264Preset,
+    });
+    // Sheets and thumbnails by time need the length up front, to lay out their tiles.
+    const storyboard = source.duration ? planStoryboard(plan, source.duration) : null;
     const { encodedSeconds } = await runEncodeSession({
-      command: buildEncodeCommand(plan, {
-        input: api.source.url,
-        inputOptions: httpInputOptions(api.source.token),
-        outDir: scratch,
-        x264Preset: settings.x264Preset,
-      }),
+      command: storyboard ? withStoryboard(encode, storyboard, scratch) : encode,
       maxDurationSeconds: job.maxDurationSeconds,
       backpressure: uploader,
       onProgress: (seconds) => report.progress(source.duration ? (seconds / source.duration) * 100 : 0, "encoding"),
@@ -110,7 +118,23 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
 
     report.progress(99, "uploading");
     await uploader.finish();
-    const outputs = await finalizeOutputs({ dir: scratch, uploader, log });
+    const outputs = await finalizeOutputs({
+      dir: scratch,
+      uploader,
+      log,
+      ...(storyboard && source.duration
+        ? { storyboard: { plan: storyboard, duration: source.duration, concurrency: settings.uploadConcurrency } }
+        : {}),
+    });
+    // The downloads come from the stored segments, as they would for an encode in parts.
+    const downloads = await makeDownloads({
+      files: [...uploader.uploaded.keys()],
+      renditions: outputs.renditions,
+      dir: scratch,
+      store: api,
+      signal: jobAbort.signal,
+      log,
+    });
     const shown = displaySize(source.video);
     await report.completed({
       type: "completed",
@@ -118,8 +142,9 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
       width: Math.round(shown.width),
       height: Math.round(shown.height),
       renditions: outputs.renditions,
-      files: [...uploader.uploaded.keys()],
+      files: [...uploader.uploaded.keys(), ...downloads],
       poster: outputs.poster,
+      ...(outputs.storyboard ? { storyboard: outputs.storyboard } : {}),
     });
     ctx.onStatus({ state: "completed", progress: 100, error: null });
   } catch (err) {

@@ -21,7 +21,7 @@
  *   storyboard-<sheet>.jpg                 sheets of a whole-video encode
  *   storyboard-<sheet>-<firstFrame>.jpg    sheets of a chunk starting at frame <firstFrame> > 0
  *   thumb-<width>-<frame>.jpg              one JPEG per thumbnail frame and stored width
- *   storyboard.vtt                         the index (needs `vtt` in OUTPUT_FILE_NAME)
+ *   storyboard.vtt                         the index
  */
 import { join } from "node:path";
 import { framesPerSheet, type StoryboardLayout } from "../shared/storyboard-index.ts";

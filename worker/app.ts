@@ -2,16 +2,20 @@ import { createApp } from "./app/create-app";
 import { registerSecuritySchemes } from "./app/openapi";
 import { optionalUser } from "./middleware/auth";
 import { jsonBodyLimit } from "./middleware/body-limit";
-import { apiCors } from "./middleware/cors";
+import { apiCors, playbackCors } from "./middleware/cors";
 import { rateLimits } from "./middleware/rate-limit";
 import { adminRouter } from "./routes/admin/admin.index";
 import { authRouter } from "./routes/auth/auth.index";
+import { captionsRouter } from "./routes/captions/captions.index";
 import { directUploadsRouter } from "./routes/direct-uploads/direct-uploads.index";
 import { registerDocs } from "./routes/docs/docs.index";
+import { downloadsRouter } from "./routes/downloads/downloads.index";
+import { embedRouter } from "./routes/embed/embed.index";
 import { healthRouter } from "./routes/health/health.index";
 import { internalRouter } from "./routes/internal/internal.index";
 import { playbackRouter } from "./routes/playback/playback.index";
 import { ROUTE_RATE_LIMITS } from "./routes/rate-limits";
+import { storyboardsRouter } from "./routes/storyboards/storyboards.index";
 import { registerUploadDocs, uploadsRouter } from "./routes/uploads/uploads.index";
 import { videosRouter } from "./routes/videos/videos.index";
 import { webhooksRouter } from "./routes/webhooks/webhooks.index";
@@ -26,6 +30,9 @@ export function buildApp() {
   app.use("/api/*", apiCors(), rateLimits(ROUTE_RATE_LIMITS), optionalUser());
   // JSON bodies above MAX_JSON_BODY_BYTES are refused 413 before anything parses them.
   app.use("/api/*", jsonBodyLimit());
+  // Playback, by every router with `/v/` routes: CORS first, so a 429 carries the CORS headers
+  // too; the rate limits resolve a presented key (the owner of a private video may use it).
+  app.use("/v/*", playbackCors(), rateLimits(ROUTE_RATE_LIMITS));
   registerSecuritySchemes(app);
   app.route("/", healthRouter);
   app.route("/", authRouter);
@@ -36,7 +43,12 @@ export function buildApp() {
   app.route("/", webhooksRouter);
   app.route("/", adminRouter);
   app.route("/", internalRouter);
+  // The viewer features' playback files, before the generic playback routes that would take them.
+  app.route("/", captionsRouter);
+  app.route("/", storyboardsRouter);
+  app.route("/", downloadsRouter);
   app.route("/", playbackRouter);
+  app.route("/", embedRouter);
   registerDocs(app);
   return app;
 }

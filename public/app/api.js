@@ -45,12 +45,15 @@ export class ApiError extends Error {
 /**
  * Calls the API. A stored key the server no longer accepts (401) is forgotten, and the call is
  * tried once more without it, so public pages keep working after a key was revoked elsewhere.
+ * `body` is sent as JSON; `file` (a Blob) is sent as it is, with `contentType`.
  */
-export async function api(path, { method = "GET", body, signal } = {}) {
+export async function api(path, { method = "GET", body, file, contentType, signal } = {}) {
   const send = () => {
     const headers = { Accept: "application/json", ...authHeaders() };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    if (file !== undefined) headers["Content-Type"] = contentType || file.type || "application/octet-stream";
+    else if (body !== undefined) headers["Content-Type"] = "application/json";
+    const payload = file ?? (body === undefined ? undefined : JSON.stringify(body));
+    return fetch(path, { method, headers, body: payload, signal });
   };
   let res;
   try {

@@ -8,16 +8,25 @@ const video = document.getElementById("video");
 const notice = document.getElementById("notice");
 const data = JSON.parse(document.getElementById("embed-data").textContent);
 
-startPlayer(
-  video,
-  { dash: data.dash, hls: data.hls, poster: data.poster },
-  {
-    quality: document.getElementById("quality"),
-    captions: document.getElementById("captions"),
-    bar: document.getElementById("player-bar"),
-    notice,
-  },
-  { autoplay: data.autoplay, muted: data.muted, start: data.start, loop: data.loop },
-).catch((err) => {
-  notice.textContent = err instanceof Error ? err.message : String(err);
-});
+if (!data.dash && !data.hls) {
+  // The Worker gives no sources while the video is still being uploaded or processed.
+  notice.textContent = "This video is not ready to play yet.";
+} else {
+  play();
+}
+
+function play() {
+  return startPlayer(
+    video,
+    { dash: data.dash, hls: data.hls, poster: data.poster },
+    {
+      quality: document.getElementById("quality"),
+      captions: document.getElementById("captions"),
+      bar: document.getElementById("player-bar"),
+      notice,
+    },
+    { autoplay: data.autoplay, muted: data.muted, start: data.start, loop: data.loop },
+  ).catch((err) => {
+    notice.textContent = err instanceof Error ? err.message : String(err);
+  });
+}

@@ -1,6 +1,7 @@
 /**
  * My videos: every upload of the signed-in user in every state, refreshed while any is still
- * on its way to ready; edit (title, description, visibility) and delete.
+ * on its way to ready; edit (title, description, visibility, downloads, the poster's frame),
+ * captions (add a WebVTT or SRT file per language, remove one) and delete.
  */
 import { ApiError, api, describeError, requireSession } from "./api.js";
 import { formatBytes, formatDate, formatDuration, h, STATUS_TEXT } from "./format.js";
@@ -15,12 +16,16 @@ const list = document.querySelector("#videos");
 const errorBox = document.querySelector("#error");
 const dialog = document.querySelector("#edit-dialog");
 const editForm = document.querySelector("#edit-form");
+const captionsDialog = document.querySelector("#captions-dialog");
+const captionForm = document.querySelector("#caption-form");
 const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
 /** @type {Map<string, object>} */
 const shown = new Map();
 /** Looks at the list again while any video is still on its way (poll.js). */
 let listing;
 let editing = null;
+/** The video whose captions the captions dialog shows. */
+let captioning = null;
 
 function pageHref(n) {
   const link = new URLSearchParams(params);
@@ -112,6 +117,16 @@ function row(video) {
         "button",
         {
           type: "button",
+          "data-action": "captions",
+          "aria-describedby": titleId,
+          onclick: () => openCaptions(video),
+        },
+        video.captions.length > 0 ? `Captions (${video.captions.length})` : "Captions",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
           class: "danger",
           "data-action": "delete",
           "aria-describedby": titleId,
@@ -131,7 +146,8 @@ function replaceRow(old, video) {
   if (focused) fresh.querySelector(`[data-action="${focused}"]`)?.focus();
 }
 
-const signature = (v) => `${v.updated_at}|${v.status}|${v.progress}|${v.poster_url ? 1 : 0}|${v.title}|${v.visibility}`;
+const signature = (v) =>
+  `${v.updated_at}|${v.status}|${v.progress}|${v.poster_url}|${v.title}|${v.visibility}|${v.captions.length}`;
 
 function render(videos) {
   const ids = videos.map((v) => v.id);
@@ -179,14 +195,38 @@ async function load() {
   }
 }
 
+const posterTime = editForm.querySelector("#edit-poster-time");
+const posterPreview = editForm.querySelector("#edit-poster-preview");
+
+/** The frame a poster time would show: the stored thumbnail nearest it, beside the playback files. */
+function showPosterPreview() {
+  const base = editing?.dash_url?.replace(/manifest\.mpd$/, "");
+  const time = posterTime.value === "" ? null : Number(posterTime.value);
+  if (!base) return;
+  posterPreview.src =
+    time === null || !Number.isFinite(time)
+      ? editing.poster_url
+      : `${base}thumbnail.jpg?time=${Math.min(Math.max(0, time), editing.duration ?? 0)}&width=320`;
+}
+posterTime.addEventListener("input", showPosterPreview);
+
 function openEditor(video) {
   editing = video;
   editForm.title.value = video.title;
   editForm.description.value = video.description;
   editForm.visibility.value = video.visibility;
-  document.querySelector("#edit-error").textContent = "";
-  document.querySelector("#edit-title-error").textContent = "";
+  editForm.downloadable.checked = video.downloadable;
+  // A poster can be picked among the frames the encode stored, which come with its storyboard.
+  const framesStored = Boolean(video.storyboard_url);
+  editForm.querySelector("#edit-poster").hidden = !framesStored;
+  posterTime.value = video.poster_time ?? "";
+  if (video.duration) posterTime.max = String(video.duration);
+  if (framesStored) showPosterPreview();
+  for (const id of ["#edit-error", "#edit-title-error", "#edit-poster-error"]) {
+    document.querySelector(id).textContent = "";
+  }
   editForm.title.removeAttribute("aria-invalid");
+  posterTime.removeAttribute("aria-invalid");
   dialog.showModal();
   editForm.title.focus();
 }
@@ -204,21 +244,26 @@ editForm.addEventListener("submit", async (event) => {
   const save = editForm.querySelector('button[type="submit"]');
   save.disabled = true;
   try {
-    const updated = await api(`/api/videos/${encodeURIComponent(editing.id)}/`, {
-      method: "PATCH",
-      body: {
-        title: editForm.title.value,
-        description: editForm.description.value,
-        visibility: editForm.visibility.value,
-      },
-    });
+    const body = {
+      title: editForm.title.value,
+      description: editForm.description.value,
+      visibility: editForm.visibility.value,
+      downloadable: editForm.downloadable.checked,
+    };
+    if (editing.storyboard_url) body.poster_time = posterTime.value === "" ? null : Number(posterTime.value);
+    const updated = await api(`/api/videos/${encodeURIComponent(editing.id)}/`, { method: "PATCH", body });
     const old = list.querySelector(`[data-id="${CSS.escape(updated.id)}"]`);
     if (old) replaceRow(old, updated);
     shown.set(updated.id, updated);
     closeEditor();
   } catch (err) {
     const titleError = err instanceof ApiError ? err.details.find((d) => d.path === "title") : null;
-    if (titleError) {
+    const posterError = err instanceof ApiError ? err.details.find((d) => d.path === "poster_time") : null;
+    if (posterError) {
+      document.querySelector("#edit-poster-error").textContent = err.message;
+      posterTime.setAttribute("aria-invalid", "true");
+      posterTime.focus();
+    } else if (titleError) {
       document.querySelector("#edit-title-error").textContent = titleError.message;
       editForm.title.setAttribute("aria-invalid", "true");
       editForm.title.focus();
@@ -233,6 +278,114 @@ document.querySelector("#edit-cancel").addEventListener("click", closeEditor);
 dialog.addEventListener("cancel", (event) => {
   event.preventDefault();
   closeEditor();
+});
+
+/** The caption file's type, from its name when the browser does not know it (SRT often). */
+const captionType = (file) =>
+  /\.srt$/i.test(file.name) ? "application/x-subrip" : /\.vtt$/i.test(file.name) ? "text/vtt" : file.type;
+
+function showCaptionTracks(tracks) {
+  const list = captionsDialog.querySelector("#caption-list");
+  list.replaceChildren(
+    ...tracks.map((track) =>
+      h(
+        "li",
+        { "data-lang": track.lang },
+        h("span", {}, h("strong", {}, track.label), ` (${track.lang})`),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            "aria-label": `Remove ${track.label} captions`,
+            onclick: () => removeCaption(track),
+          },
+          "Remove",
+        ),
+      ),
+    ),
+  );
+  if (tracks.length === 0) list.replaceChildren(h("li", { class: "meta" }, "No captions yet."));
+}
+
+async function refreshCaptions() {
+  const { results } = await api(`/api/videos/${encodeURIComponent(captioning.id)}/captions/`);
+  showCaptionTracks(results);
+  // The row's button counts the tracks.
+  const fresh = await api(`/api/videos/${encodeURIComponent(captioning.id)}/`);
+  const old = list.querySelector(`[data-id="${CSS.escape(fresh.id)}"]`);
+  if (old) replaceRow(old, fresh);
+  shown.set(fresh.id, fresh);
+}
+
+async function openCaptions(video) {
+  captioning = video;
+  captionsDialog.querySelector("#captions-video").textContent = video.title;
+  captionsDialog.querySelector("#caption-error").textContent = "";
+  captionForm.reset();
+  showCaptionTracks(video.captions);
+  captionsDialog.showModal();
+  captionForm.lang.focus();
+  await refreshCaptions().catch((err) => {
+    captionsDialog.querySelector("#caption-error").textContent = describeError(err);
+  });
+}
+
+async function removeCaption(track) {
+  try {
+    await api(`/api/videos/${encodeURIComponent(captioning.id)}/captions/${encodeURIComponent(track.lang)}/`, {
+      method: "DELETE",
+    });
+    await refreshCaptions();
+    captionForm.lang.focus();
+  } catch (err) {
+    captionsDialog.querySelector("#caption-error").textContent = describeError(err);
+  }
+}
+
+captionForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const errorBox = captionsDialog.querySelector("#caption-error");
+  const file = captionForm.file.files[0];
+  const lang = captionForm.lang.value.trim();
+  if (!lang || !file) {
+    errorBox.textContent = "A language tag and a file are needed.";
+    return;
+  }
+  const submit = captionForm.querySelector('button[type="submit"]');
+  submit.disabled = true;
+  try {
+    const label = captionForm.label.value.trim();
+    const query = label ? `?label=${encodeURIComponent(label)}` : "";
+    await api(`/api/videos/${encodeURIComponent(captioning.id)}/captions/${encodeURIComponent(lang)}/${query}`, {
+      method: "PUT",
+      file,
+      contentType: captionType(file),
+    });
+    errorBox.textContent = "";
+    captionForm.reset();
+    await refreshCaptions();
+    captionForm.lang.focus();
+  } catch (err) {
+    // A malformed file's message names the line that failed.
+    errorBox.textContent = describeError(err);
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+function closeCaptions() {
+  captionsDialog.close();
+  const id = captioning?.id;
+  captioning = null;
+  if (id) list.querySelector(`[data-id="${CSS.escape(id)}"] [data-action="captions"]`)?.focus();
+}
+document.querySelector("#captions-close").addEventListener("click", closeCaptions);
+captionsDialog.addEventListener("cancel", (event) => {
+  // The file input's own cancel (a file picker closed without a new choice) bubbles up to here.
+  if (event.target !== captionsDialog) return;
+  event.preventDefault();
+  closeCaptions();
 });
 
 async function remove(video) {

@@ -32,6 +32,15 @@ async function playDash(video, sources, controls, options) {
     else current.textContent = "";
   };
 
+  /** The captions track the viewer picked (an index into the text tracks), or null for off. */
+  let wantedText = null;
+  const applyText = () => {
+    const track = wantedText === null ? undefined : player.getTracksFor("text")[wantedText];
+    if (!track) return void player.enableText(false);
+    player.enableText(true);
+    player.setCurrentTrack(track);
+  };
+
   player.on(events.STREAM_INITIALIZED, () => {
     const rungs = [...player.getRepresentationsByType("video")].sort((a, b) => b.height - a.height);
     if (quality) {
@@ -46,7 +55,7 @@ async function playDash(video, sources, controls, options) {
       if (captions.labels?.[0]) captions.labels[0].hidden = texts.length === 0;
     }
     // Captions stay off until the viewer picks a track.
-    player.enableText(false);
+    applyText();
     if (bar) bar.hidden = rungs.length === 0 && texts.length === 0;
     rendered = player.getCurrentRepresentationForType("video");
     showCurrent();
@@ -70,12 +79,12 @@ async function playDash(video, sources, controls, options) {
     showCurrent();
   });
   captions?.addEventListener("change", () => {
-    if (captions.value === "off") return void player.enableText(false);
-    const track = player.getTracksFor("text")[Number(captions.value)];
-    if (!track) return;
-    player.enableText(true);
-    player.setCurrentTrack(track);
+    wantedText = captions.value === "off" ? null : Number(captions.value);
+    applyText();
   });
+  // The text tracks reach the <video> element after the stream is initialised: a choice made in
+  // between is applied again once they are there.
+  player.on(events.TEXT_TRACKS_ADDED, applyText);
 
   video.muted = options.muted;
   video.loop = options.loop;

@@ -1,20 +1,22 @@
 /**
- * Watch page (/watch?v=<slug or id>): dash.js where Media Source Extensions exist, with a quality
- * menu (Auto and each rung); the HLS playlist in the <video> element itself elsewhere (Safari on
- * iPhone). The owner of a private video gets signed playback URLs in the video's JSON.
+ * Watch page (/watch?v=<slug or id>): the shared player (public/app/player.js: dash.js with the
+ * quality and captions menus, HLS in the <video> element where only that plays), a seek bar
+ * with storyboard previews on hover, and download links when the owner allows them. The owner
+ * of a private video gets signed playback URLs in the video's JSON. A video that is not ready
+ * yet says where it stands and is looked at again until it is.
  */
 import { ApiError, describeError } from "./api.js";
-import { formatDate, formatDuration, STATUS_TEXT } from "./format.js";
+import { formatDate, formatDuration, h, STATUS_TEXT } from "./format.js";
+import { startPlayer } from "./player.js";
 import { pollVideo } from "./poll.js";
-
-const DASH_PLAYER = "/vendor/dashjs/dash.mediaplayer.min.js";
+import { attachSeekBar, parseStoryboard } from "./storyboard.js";
 
 const $ = (selector) => document.querySelector(selector);
 const videoEl = $("#video");
-const qualitySelect = $("#quality");
-const currentQuality = $("#current-quality");
 const notice = $("#notice");
 const ref = new URLSearchParams(location.search).get("v");
+/** Set once the player runs: later looks at the video only refresh the details. */
+let playing = false;
 
 function showDetails(video) {
   document.title = `${video.title} · StreamBuddy`;
@@ -30,81 +32,74 @@ function showDetails(video) {
   $("#video-page").hidden = false;
 }
 
-const supportsMse = () => "MediaSource" in window || "ManagedMediaSource" in window;
-const label = (representation) => (representation?.height ? `${representation.height}p` : "");
-
-async function playDash(video) {
-  const { MediaPlayer } = await import(DASH_PLAYER);
-  const player = MediaPlayer().create();
-  const events = MediaPlayer.events;
-  /** The rung on screen (as last rendered), and the one asked for in the menu (null: Auto). */
-  let rendered = null;
-  let chosen = null;
-
-  const showCurrent = () => {
-    const now = label(rendered);
-    if (chosen && chosen.id !== rendered?.id) currentQuality.textContent = `Switching to ${label(chosen)}…`;
-    else if (now) currentQuality.textContent = chosen ? `Playing ${now}` : `Auto: playing ${now}`;
-    else currentQuality.textContent = "";
-  };
-
-  player.on(events.STREAM_INITIALIZED, () => {
-    const rungs = [...player.getRepresentationsByType("video")].sort((a, b) => b.height - a.height);
-    qualitySelect.replaceChildren(new Option("Auto", "auto"), ...rungs.map((r) => new Option(label(r), r.id)));
-    qualitySelect.value = "auto";
-    $("#player-bar").hidden = rungs.length === 0;
-    rendered = player.getCurrentRepresentationForType("video");
-    showCurrent();
-  });
-  player.on(events.QUALITY_CHANGE_RENDERED, (event) => {
-    if (event.mediaType !== "video") return;
-    rendered = event.newRepresentation;
-    showCurrent();
-  });
-  player.on(events.ERROR, (event) => {
-    const detail = event.error?.message ?? "";
-    notice.textContent = `Playback problem${detail ? `: ${detail}` : ""}`;
-  });
-
-  qualitySelect.addEventListener("change", () => {
-    const auto = qualitySelect.value === "auto";
-    chosen = auto ? null : player.getRepresentationsByType("video").find((r) => r.id === qualitySelect.value);
-    player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: auto } } } });
-    // Replace what is buffered, so the chosen rung shows now rather than after the buffer drains.
-    if (chosen) player.setRepresentationForTypeById("video", chosen.id, true);
-    showCurrent();
-  });
-
-  player.initialize(videoEl, video.dash_url, true);
-}
-
-function playHls(video) {
-  videoEl.src = video.hls_url;
-  videoEl.play().catch(() => {});
-}
-
-async function play(video) {
-  if (video.poster_url) videoEl.poster = video.poster_url;
-  if (supportsMse() && video.dash_url) return playDash(video);
-  if (video.hls_url && videoEl.canPlayType("application/vnd.apple.mpegurl")) return playHls(video);
-  notice.textContent = "This browser can play neither MPEG-DASH nor HLS video.";
-}
-
 /** A video that is not ready yet: say where it stands (it is looked at again until it settles). */
 function showWaiting(video) {
   const text = {
     uploading: "This video is still being uploaded.",
-    queued: "This video is queued for processing.",
-    processing: `This video is being processed (${video.progress}%). It plays here as soon as it is ready.`,
+    queued: "This video is still processing: it is queued for a transcoder.",
+    processing: `This video is still processing (${video.progress}%). It plays here as soon as it is ready.`,
     failed: `This video could not be processed${video.error?.message ? `: ${video.error.message}` : "."}`,
   }[video.status];
   notice.textContent = text ?? STATUS_TEXT[video.status];
+  notice.dataset.status = video.status;
+}
+
+/** The seek bar with previews from the storyboard; a missing or broken index costs only the previews. */
+async function seekBar(video) {
+  let cues = [];
+  if (video.storyboard_url) {
+    try {
+      const res = await fetch(video.storyboard_url);
+      if (res.ok) cues = parseStoryboard(await res.text(), video.storyboard_url);
+    } catch {}
+  }
+  const bar = $("#seek");
+  bar.dataset.previews = String(cues.length);
+  attachSeekBar(bar, videoEl, cues);
+}
+
+/** Links to the MP4 of each rung and the audio alone, beside the playback files. */
+function showDownloads(video) {
+  const box = $("#downloads");
+  if (!video.downloadable || !video.dash_url) {
+    box.hidden = true;
+    return;
+  }
+  const base = video.dash_url.replace(/manifest\.mpd$/, "");
+  const links = [
+    ...video.renditions.map((r) =>
+      h("a", { href: `${base}download/${r.height}p.mp4`, download: "" }, `${r.height}p MP4`),
+    ),
+    h("a", { href: `${base}download/audio.m4a`, download: "" }, "Audio (M4A)"),
+  ];
+  box.querySelector("[data-links]").replaceChildren(...links);
+  box.hidden = false;
+}
+
+async function play(video) {
+  playing = true;
+  await startPlayer(
+    videoEl,
+    { dash: video.dash_url, hls: video.hls_url, poster: video.poster_url },
+    {
+      quality: $("#quality"),
+      captions: $("#captions"),
+      current: $("#current-quality"),
+      bar: $("#player-bar"),
+      notice,
+    },
+    { autoplay: true },
+  );
+  await seekBar(video);
 }
 
 function load(video) {
   showDetails(video);
   if (video.status !== "ready") return showWaiting(video);
   notice.textContent = "";
+  delete notice.dataset.status;
+  showDownloads(video);
+  if (playing) return;
   return play(video).catch((err) => {
     notice.textContent = `The player could not start: ${describeError(err)}`;
   });

@@ -1,6 +1,7 @@
 /**
  * A stand-in for the Worker's internal job API, so the transcoder can be tested (and benchmarked)
- * on its own: serves one source file at `<basePath>/source` with Range support, stores PUT files,
+ * on its own: serves one source file at `<basePath>/source` with Range support, stores PUT files
+ * (and serves them back),
  * records events, and checks the Bearer token, file names and event schema like the real API
  * does. `basePath` is `/internal/jobs/<jobId>` unless a unit's `/internal/units/<unitId>` is given.
  */
@@ -47,6 +48,8 @@ export interface FakeJobApi {
   invalidEvents: unknown[];
   /** Source requests, with their Range header. */
   sourceRequests: (string | null)[];
+  /** Stored files read back (GET files/{name}), in order. */
+  fileReads: string[];
   job(overrides?: Partial<TranscodeJob>): TranscodeJob;
   close(): Promise<void>;
 }
@@ -76,6 +79,7 @@ export async function startFakeJobApi(options: FakeJobApiOptions): Promise<FakeJ
   const refusedEvents: JobEvent[] = [];
   const invalidEvents: unknown[] = [];
   const sourceRequests: (string | null)[] = [];
+  const fileReads: string[] = [];
   const prefix = `${options.basePath ?? `/internal/jobs/${jobId}`}/`;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -114,6 +118,18 @@ export async function startFakeJobApi(options: FakeJobApiOptions): Promise<FakeJ
       res.writeHead(status, headers);
       if (req.method === "HEAD") return res.end();
       const stream = createReadStream(options.source, { start, end });
+      stream.pipe(res);
+      res.on("close", () => stream.destroy());
+      return;
+    }
+
+    if (rest.startsWith("files/") && req.method === "GET") {
+      const name = decodeURIComponent(rest.slice("files/".length));
+      if (!OUTPUT_FILE_NAME.test(name)) return send(res, 400, { error: { code: "bad_request" } });
+      if (!keepFiles || !files.has(name)) return send(res, 404, { error: { code: "not_found" } });
+      fileReads.push(name);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(files.get(name)) });
+      const stream = createReadStream(join(filesDir, name));
       stream.pipe(res);
       res.on("close", () => stream.destroy());
       return;
@@ -186,6 +202,7 @@ export async function startFakeJobApi(options: FakeJobApiOptions): Promise<FakeJ
     refusedEvents,
     invalidEvents,
     sourceRequests,
+    fileReads,
     job: (overrides = {}) => ({
       jobId,
       videoId: "video-1",

@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   bad_request: 400,
   validation_error: 400,
   invalid_json: 400,
+  /** A caption file that is not valid WebVTT or SRT; `details.line` names the line. */
+  invalid_caption: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

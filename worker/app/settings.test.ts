@@ -35,6 +35,7 @@ describe("loading settings", () => {
       maxVideoQuality: 2160,
       corsAllowedOrigins: ["http://127.0.0.1:8787", "http://localhost:8787"],
       rateLimits: { enabled: true, anonymousPerDay: 100, userPerDay: 1000, uploadsPerDay: 10, streamingPerHour: 1000 },
+      embedAllowedOrigins: ["*"],
     });
   });
 
@@ -55,6 +56,7 @@ describe("loading settings", () => {
     ["UNIT_MAX_ATTEMPTS", "0", /UNIT_MAX_ATTEMPTS must be at least 1/],
     ["UNIT_LEASE_SECONDS", "5", /UNIT_LEASE_SECONDS must be at least 10/],
     ["LOCAL_RUNNER_TOKEN", "short", /LOCAL_RUNNER_TOKEN must be 32 to 256/],
+    ["EMBED_ALLOWED_ORIGINS", "https://ok.example ftp://no", /EMBED_ALLOWED_ORIGINS must list origins .*ftp:\/\/no/],
   ])("refuses %s=%j with the setting's name instead of a silent default", (name, value, message) => {
     expect(() => loadSettings({ [name]: value })).toThrow(SettingsError);
     expect(() => loadSettings({ [name]: value })).toThrow(message);

@@ -5,6 +5,7 @@
  * every setting with its default; wrangler.toml sets only what differs per environment.
  */
 import { z } from "zod";
+import { DEFAULT_EMBED_ALLOWED_ORIGINS, parseFrameAncestors } from "../embed/embed-page";
 import { loadStorageSettings } from "../storage/index";
 import type { Logger } from "./logger";
 
@@ -107,6 +108,15 @@ export const SettingsSchema = z
     MAX_VIDEO_QUALITY: quality("2160p"),
     CORS_ALLOWED_ORIGINS: textOrEmpty("http://127.0.0.1:8787,http://localhost:8787").transform(list),
     PLAYBACK_ALLOWED_ORIGINS: text("*").transform(list),
+    EMBED_ALLOWED_ORIGINS: text(DEFAULT_EMBED_ALLOWED_ORIGINS).transform((value, ctx) => {
+      const parsed = parseFrameAncestors(value);
+      if (parsed.ok) return parsed.sources;
+      ctx.addIssue({
+        code: "custom",
+        message: `must list origins such as https://blog.example, *, 'self' or 'none' (not ${parsed.invalid.join(", ")})`,
+      });
+      return z.NEVER;
+    }),
     PLAYBACK_SIGNING_KEYS: text(""),
     PLAYBACK_TOKEN_TTL_SECONDS: wholeNumber(3600, 60),
     PLAYBACK_TOKEN_MAX_TTL_SECONDS: wholeNumber(24 * 3600, 60),
@@ -161,6 +171,8 @@ export const SettingsSchema = z
     maxVideoQuality: s.MAX_VIDEO_QUALITY,
     corsAllowedOrigins: s.CORS_ALLOWED_ORIGINS,
     playbackAllowedOrigins: s.PLAYBACK_ALLOWED_ORIGINS,
+    /** The sites that may show the embed page in a frame: its CSP `frame-ancestors` sources. */
+    embedAllowedOrigins: s.EMBED_ALLOWED_ORIGINS,
     playback: {
       /** `kid:secret` pairs, newest first; the first signs, all verify. */
       signingKeys: s.PLAYBACK_SIGNING_KEYS || DEV_PLAYBACK_SIGNING_KEYS,

@@ -14,6 +14,8 @@
  *                                           players skip that header line, so one served file
  *                                           fits both (proved in test/players/captions)
  *   captionPlaylistName(lang)               "captions_<lang>.m3u8"
+ *   captionFileName(lang)                   "captions_<lang>.vtt", the file both players fetch
+ *   CAPTION_PLAYBACK_NAME                   matches either name; group 1 is the tag
  *
  * Timing: our fMP4 segments start at baseMediaDecodeTime 0 on every track (the edit list takes
  * the encoder delay out), so cue times are media times as they are. hls.js reads cues without
@@ -34,6 +36,9 @@ export interface CaptionTrack {
 export const HLS_SUBTITLE_GROUP = "subs";
 
 export const captionPlaylistName = (lang: string) => `captions_${lang}.m3u8`;
+export const captionFileName = (lang: string) => `captions_${lang}.vtt`;
+/** A caption file or playlist as served beside the manifests (the tag still needs checking). */
+export const CAPTION_PLAYBACK_NAME = /^captions_([A-Za-z0-9-]{1,64})\.(vtt|m3u8)$/;
 
 const xmlEscape = (text: string) =>
   text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");

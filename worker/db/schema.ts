@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { UNIT_KINDS } from "../../shared/protocol";
+import { type Storyboard, UNIT_KINDS } from "../../shared/protocol";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 const timestamps = {
@@ -79,6 +79,15 @@ export const videos = sqliteTable(
     contentType: text("content_type"),
     /** The output version being served (`videos/<id>/<version>/`); null until the first is ready. */
     version: text("version"),
+    /**
+     * The served version's storyboard and thumbnail layout (the `completed` event's `storyboard`,
+     * as JSON: shared/protocol.ts StoryboardSchema); null when that encode made none.
+     */
+    storyboard: text("storyboard", { mode: "json" }).$type<Storyboard>(),
+    /** Seconds into the video of the poster the owner chose among the thumbnails; null: the encode's poster. */
+    posterTime: real("poster_time"),
+    /** Whether viewers may download the MP4 and M4A files (`/v/<id>/download/…`). */
+    downloadable: integer("downloadable", { mode: "boolean" }).notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -105,6 +114,30 @@ export const renditions = sqliteTable(
     codecs: text("codecs").notNull(),
   },
   (t) => [primaryKey({ columns: [t.videoId, t.version, t.representationId] })],
+);
+
+export const CAPTION_KINDS = ["subtitles", "captions"] as const;
+export type CaptionKind = (typeof CAPTION_KINDS)[number];
+
+/**
+ * Caption tracks: one per video and language, the WebVTT file at `videos/<id>/captions/<lang>.vtt`,
+ * outside every output version, so captions come and go without an encode and outlive reprocessing.
+ */
+export const captions = sqliteTable(
+  "captions",
+  {
+    videoId: text("video_id")
+      .notNull()
+      .references(() => videos.id, { onDelete: "cascade" }),
+    /** A BCP 47 tag in canonical case (worker/captions/language.ts). */
+    lang: text("lang").notNull(),
+    label: text("label").notNull(),
+    kind: text("kind", { enum: CAPTION_KINDS }).notNull().default("subtitles"),
+    /** Bytes of the stored WebVTT file. */
+    size: integer("size").notNull(),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.lang] })],
 );
 
 /** Resumable (tus) uploads in progress: the R2 multipart upload and the exact offset. */
@@ -257,5 +290,6 @@ export type Video = typeof videos.$inferSelect;
 export type Rendition = typeof renditions.$inferSelect;
 export type Upload = typeof uploads.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
+export type Caption = typeof captions.$inferSelect;
 export type WorkUnit = typeof workUnits.$inferSelect;
 export type Runner = typeof runners.$inferSelect;

@@ -34,3 +34,35 @@ export function jsonBodyLimit(options: { maxBytes?: number } = {}): MiddlewareHa
     return limit(c, next);
   };
 }
+
+/**
+ * The whole body of a small upload that a handler checks before storing it (a caption file), read
+ * only up to `maxBytes`: refused 413 `payload_too_large` by its declared Content-Length before a
+ * byte is read, or as soon as more arrives than that.
+ */
+export async function readBodyUpTo(request: Request, maxBytes: number, what: string): Promise<Uint8Array> {
+  const tooLarge = () => new ApiError("payload_too_large", `${what} is at most ${maxBytes} bytes`);
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}

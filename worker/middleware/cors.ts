@@ -80,3 +80,42 @@ export function apiCors(): MiddlewareHandler<AppEnv> {
     if (varyOnOrigin) c.res.headers.append("Vary", "Origin");
   };
 }
+
+/** Request headers a player may send for playback files. */
+export const PLAYBACK_CORS_ALLOW_HEADERS = ["Range", "If-None-Match", "If-Modified-Since", "Authorization"];
+/** Response headers a player may read. */
+export const PLAYBACK_CORS_EXPOSE_HEADERS = [
+  "Content-Length",
+  "Content-Range",
+  "Accept-Ranges",
+  "Content-Disposition",
+  "ETag",
+  "RateLimit-Remaining",
+];
+
+/**
+ * CORS for playback (`/v/…`) from `PLAYBACK_ALLOWED_ORIGINS`: any origin by default, as hosted
+ * video platforms do, so players embedded on other sites work; no credentials.
+ *
+ * @example
+ * app.use("/v/*", playbackCors());
+ */
+export function playbackCors(): MiddlewareHandler<AppEnv> {
+  const byOrigins = new Map<string, MiddlewareHandler>();
+  return async function playbackCors(c, next) {
+    const origins = c.var.settings.playbackAllowedOrigins;
+    const key = origins.join(",");
+    let middleware = byOrigins.get(key);
+    if (!middleware) {
+      middleware = cors({
+        origin: origins.includes("*") ? "*" : origins,
+        allowMethods: ["GET", "HEAD", "OPTIONS"],
+        allowHeaders: PLAYBACK_CORS_ALLOW_HEADERS,
+        exposeHeaders: PLAYBACK_CORS_EXPOSE_HEADERS,
+        maxAge: 86400,
+      });
+      byOrigins.set(key, middleware);
+    }
+    return middleware(c, next);
+  };
+}

@@ -17,4 +17,7 @@ export const ROUTE_RATE_LIMITS: readonly RouteRateLimit[] = [
   // Playback: manifests and playlists count against the streaming limit, media segments do not.
   { methods: ["GET", "HEAD"], path: "/v/:id/:file", policy: "stream", when: isManifestName },
   { methods: ["GET", "HEAD"], path: "/v/:id/t/:token/:file", policy: "stream", when: isManifestName },
+  // Downloads count like manifests: each starts a whole copy of the video.
+  { methods: ["GET", "HEAD"], path: "/v/:id/download/:file", policy: "stream" },
+  { methods: ["GET", "HEAD"], path: "/v/:id/t/:token/download/:file", policy: "stream" },
 ];

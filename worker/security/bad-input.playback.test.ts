@@ -6,13 +6,16 @@
  * nothing it should not, and stores nothing.
  */
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { videos } from "../db/schema";
 import { mintPlaybackToken, parseSigningKeys } from "../playback/tokens";
 import { sourceKey } from "../storage/keys";
 import { callApp, recordingQueue, signedInUser, uniqueIp } from "../testing/api";
 import { TUS, tusMetadata } from "../testing/http";
-import { seedReadyVideo, tinyMp4 } from "../testing/seed";
+import { seedReadyVideo, testDb, tinyMp4 } from "../testing/seed";
 import { seedClaimedUnit } from "../testing/units";
+import { seedViewerFeatures } from "../testing/viewer";
 import { expectHealthy, expectNothingStored, expectRefusal } from "./bad-input.helpers";
 
 const SOURCE = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) % 256);
@@ -159,6 +162,58 @@ describe("path traversal in /v/{id}/t/{token}/…", () => {
   it.each(cases)("answers %s with %i", async (_, status, code, path) => {
     await expectRefusal(await send(path(await tokenFor(privateVideo.id))), status, code);
   });
+});
+
+describe("path traversal in the captions, storyboards, downloads and embeds", () => {
+  // Every file these paths could name exists, so a refusal is the path's doing.
+  beforeAll(async () => {
+    await seedViewerFeatures(publicVideo);
+    await testDb().update(videos).set({ downloadable: true }).where(eq(videos.id, privateVideo.id));
+  });
+
+  const reads: [string, () => string][] = [
+    [
+      "dot-dots in a caption file name",
+      () => `/v/${publicVideo.id}/captions_..%2F..%2Fsources%2F${publicVideo.id}.vtt`,
+    ],
+    ["a slash inside a caption tag", () => `/v/${publicVideo.id}/captions_en-US%2F..%2F..%2Fsource.vtt`],
+    ["a NUL in a caption tag", () => `/v/${publicVideo.id}/captions_en%00-US.vtt`],
+    ["a caption file of a private video without a token", () => `/v/${privateVideo.id}/captions_en-US.vtt`],
+    ["dot-dots as a download", () => `/v/${publicVideo.id}/download/..%2F..%2F..%2Fsources%2F${publicVideo.id}`],
+    ["an encoded dot-dot slash before a download", () => `/v/${publicVideo.id}/download/%2e%2e%2f720p.mp4`],
+    ["a stored name as a download", () => `/v/${publicVideo.id}/download/manifest.mpd`],
+    ["a NUL after a download", () => `/v/${publicVideo.id}/download/720p.mp4%00`],
+    ["a private video's download without a token", () => `/v/${privateVideo.id}/download/720p.mp4`],
+    ["dot-dots before an embed", () => `/embed/..%2F${publicVideo.id}`],
+    ["a private video's embed without a token", () => `/embed/${privateVideo.id}`],
+  ];
+
+  it.each(reads)("answers %s with 404", async (_, path) => {
+    await expectRefusal(await send(path()), 404, "not_found");
+  });
+
+  it.each([
+    ["dot-dots", "..%2F..%2Fsources"],
+    ["a NUL", "en%00"],
+    ["a backslash", "en%5C..%5Cx"],
+    ["an encoded dot-dot slash", "%2e%2e%2fen"],
+  ])("refuses a caption tag with %s with 400, storing nothing", async (_, tag) => {
+    await expectNothingStored(async () => {
+      const res = await send(`/api/videos/${publicVideo.id}/captions/${tag}/`, {
+        method: "PUT",
+        headers: { ...ownerAuth, "content-type": "text/vtt" },
+        body: "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nx\n",
+      });
+      await expectRefusal(res, 400, "validation_error");
+    });
+  });
+
+  it.each(["..%2F..%2F1", "1%00", "1;rm", "0x10", "1/../../2", "%2e%2e"])(
+    "refuses the thumbnail time %s with 400",
+    async (time) => {
+      await expectRefusal(await send(`/v/${publicVideo.id}/thumbnail.jpg?time=${time}`), 400, "validation_error");
+    },
+  );
 });
 
 describe("path traversal in /internal/units/{unit}/files/{name}", () => {

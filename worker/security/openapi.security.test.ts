@@ -11,7 +11,16 @@ import { describe, expect, it } from "vitest";
 import { sourceKey } from "../storage/keys";
 import { callApp, signedInUser } from "../testing/api";
 import { seedReadyVideo, tinyMp4 } from "../testing/seed";
+import { seedViewerFeatures } from "../testing/viewer";
 import { expectRefusal, rawCall } from "./bad-input.helpers";
+
+interface Parameter {
+  name: string;
+  in: string;
+  required?: boolean;
+  example?: unknown;
+  schema?: { example?: unknown };
+}
 
 interface Operation {
   method: string;
@@ -19,6 +28,7 @@ interface Operation {
   tags: string[];
   security?: Record<string, string[]>[];
   requestBody?: { content: Record<string, unknown> };
+  parameters?: Parameter[];
 }
 
 async function operations(): Promise<Operation[]> {
@@ -45,7 +55,21 @@ async function expectRefused(res: Response, status: number, code: string) {
 
 /** What each kind of operation needs to get past body and protocol checks, so the rule under test decides. */
 function requestFor(op: Operation, params: Record<string, string>, authorization?: string) {
-  const path = op.path.replace(/\{(\w+)\}/g, (_, p: string) => params[p] ?? "unknown");
+  // Parameters the test does not set take the example the description gives them (a caption's
+  // language, a download's file name); required query parameters are sent with theirs.
+  const example = (name: string, where: string) => {
+    const p = op.parameters?.find((x) => x.name === name && x.in === where);
+    const value = p?.example ?? p?.schema?.example;
+    return value === undefined ? undefined : String(value);
+  };
+  const query = new URLSearchParams();
+  for (const p of op.parameters ?? []) {
+    const value = p.in === "query" && p.required ? example(p.name, "query") : undefined;
+    if (value !== undefined) query.set(p.name, value);
+  }
+  const path =
+    op.path.replace(/\{(\w+)\}/g, (_, p: string) => params[p] ?? example(p, "path") ?? "unknown") +
+    (query.size > 0 ? `?${query}` : "");
   const headers: Record<string, string> = authorization ? { authorization } : {};
   let body: BodyInit | undefined;
   if (op.tags.includes("Uploads")) {
@@ -90,6 +114,8 @@ describe("every operation on a video or upload of someone else's", () => {
       const owner = await signedInUser();
       const video = await seedReadyVideo({ ownerId: owner.id, visibility: "private" });
       await env.MEDIA.put(sourceKey(video.id), tinyMp4());
+      // Everything a viewer may ask of it exists for its owner: storyboard, thumbnails, downloads, captions.
+      await seedViewerFeatures(video);
       const stranger = await signedInUser();
       const theirs = await requestFor(op, { id: video.id, title: video.id }, stranger.auth.authorization);
       await expectRefused(theirs, 404, "not_found");

@@ -20,6 +20,7 @@ import type {
   EncodedRendition,
   FailureCode,
   ProbeResult,
+  Storyboard,
   UnitKind,
 } from "../../shared/protocol";
 import type { Logger } from "../app/logger";
@@ -513,6 +514,8 @@ export interface Publication {
   width: number;
   height: number;
   renditions: EncodedRendition[];
+  /** The new version's storyboard layout, kept with the version it describes. */
+  storyboard?: Storyboard;
 }
 
 export type CompletionOutcome = "completed" | "unit_done" | "refused";
@@ -571,6 +574,8 @@ export async function completeUnit(
         duration: publish.duration,
         width: publish.width,
         height: publish.height,
+        // The storyboard belongs to the version: a version without one clears the old layout.
+        storyboard: publish.storyboard ?? null,
       }),
       db
         .update(jobs)

@@ -1,8 +1,8 @@
 /** Video rows: creation with a unique slug, lookups, and the public JSON shape. */
 import { and, eq, or } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { type Rendition, renditions, type Video, type Visibility, videos } from "../db/schema";
-import type { PlaybackUrls } from "../playback/urls";
+import { type Caption, type Rendition, renditions, type Video, type Visibility, videos } from "../db/schema";
+import { captionUrl, type PlaybackUrls } from "../playback/urls";
 import { NOT_WAITING, type QueueStanding } from "../transcode/scheduler";
 import { slugCandidates } from "./slug";
 
@@ -60,11 +60,16 @@ export async function renditionsOf(db: Database, video: Video): Promise<Renditio
     .all();
 }
 
+/**
+ * The video's JSON. `base` is the playback folder this caller reaches it under (null while it
+ * cannot play), which the caption URLs hang off like the other playback URLs.
+ */
 export function serializeVideo(
   video: Video,
   rungs: Rendition[],
   owner: { id: string; username: string },
   urls: PlaybackUrls,
+  tracks: { captions: Caption[]; base: string | null } = { captions: [], base: null },
   standing: QueueStanding = NOT_WAITING,
 ) {
   return {
@@ -86,6 +91,13 @@ export function serializeVideo(
       .sort((a, b) => (b.height ?? 0) - (a.height ?? 0))
       .map((r) => ({ height: r.height, width: r.width, bandwidth: r.bandwidth, codecs: r.codecs })),
     ...urls,
+    poster_time: video.posterTime,
+    captions: tracks.captions.map((t) => ({
+      lang: t.lang,
+      label: t.label,
+      url: tracks.base === null ? null : captionUrl(tracks.base, t.lang),
+    })),
+    downloadable: video.downloadable,
     queue_position: standing.queuePosition,
     estimated_start_at: standing.estimatedStartAt,
     owner: { id: owner.id, username: owner.username },

@@ -30,9 +30,31 @@ export const VideoSchema = z
         codecs: z.string(),
       }),
     ),
-    poster_url: z.string().nullable(),
+    poster_url: z.string().nullable().openapi({
+      description: "The poster: the frame the owner chose with `poster_time`, or the encode's own (10% in)",
+    }),
+    poster_time: z
+      .number()
+      .nullable()
+      .openapi({ description: "Seconds into the video of the chosen poster; null: the encode's own poster" }),
     dash_url: z.string().nullable(),
     hls_url: z.string().nullable(),
+    storyboard_url: z.string().nullable().openapi({
+      description:
+        "The WebVTT index of the seek-bar previews (`#xywh=` tiles of sprite sheets), when the encode made them",
+    }),
+    captions: z
+      .array(
+        z.object({
+          lang: z.string().openapi({ description: "BCP 47 language tag", example: "en-US" }),
+          label: z.string().openapi({ example: "American English" }),
+          url: z.string().nullable().openapi({ description: "The WebVTT file; null until the video can be played" }),
+        }),
+      )
+      .openapi({ description: "Caption tracks, also offered in the DASH and HLS manifests" }),
+    downloadable: z.boolean().openapi({
+      description: "Whether viewers may download it as MP4 (`/v/{id}/download/{height}p.mp4`) and M4A",
+    }),
     queue_position: z
       .number()
       .int()

@@ -2,9 +2,10 @@
 import { eq } from "drizzle-orm";
 import type { Logger } from "../app/logger";
 import type { Settings } from "../app/settings";
+import { captionsOf } from "../captions/captions.data";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
-import { NO_PLAYBACK, publicPlaybackUrls } from "../playback/urls";
+import { NO_PLAYBACK, playbackUrlsAt, publicPlaybackBase } from "../playback/urls";
 import { findVideo, renditionsOf, serializeVideo } from "../videos/videos.data";
 import { WebhookMessageSchema, webhookRetryDelay, webhookSignatureHeaders, webhookUrlProblem } from "./webhooks";
 
@@ -41,16 +42,15 @@ export async function deliverWebhook(message: Message<unknown>, deps: DeliveryDe
     return message.ack();
   }
   const origin = settings.publicBaseUrl;
+  const base = origin ? publicPlaybackBase(video, origin) : null;
   const body = JSON.stringify({
     id: message.id,
     type: event.type,
     created_at: event.occurredAt,
-    data: serializeVideo(
-      video,
-      await renditionsOf(db, video),
-      user,
-      origin ? publicPlaybackUrls(video, origin) : NO_PLAYBACK,
-    ),
+    data: serializeVideo(video, await renditionsOf(db, video), user, base ? playbackUrlsAt(base, video) : NO_PLAYBACK, {
+      captions: await captionsOf(db, video.id),
+      base,
+    }),
   });
   // The queue message's id stays the same across retries, so receivers can drop a repeat.
   const signed = await webhookSignatureHeaders(user.secret, {

@@ -119,6 +119,18 @@ export async function readUnitSource(c: Context<UnitEnv>) {
   return res;
 }
 
+/**
+ * GET files/{name}: a file this job's version has stored, read back (with Range), so a step that
+ * works from stored outputs (the downloads, made from the segments) needs no copy of its own.
+ */
+export async function readUnitFile(c: Context<UnitEnv>) {
+  const { job, video } = c.var.unit;
+  const name = c.req.param("name") as string;
+  const res = await serveObject(c.var.services.storage, `${versionPrefix(video.id, job.version)}${name}`, c.req.raw);
+  if (!res) throw new ApiError("not_found", `No file ${name} is stored for this job`);
+  return res;
+}
+
 /** PUT files/{name}: streamed into storage under the job's version prefix. */
 export async function putUnitFile(c: Context<UnitEnv>) {
   const { job, video } = c.var.unit;
@@ -196,6 +208,7 @@ export async function handleUnitEvent(c: Context<UnitEnv>) {
           width: event.width,
           height: event.height,
           renditions: event.renditions,
+          storyboard: event.storyboard,
         },
       });
     } else {

@@ -1,11 +1,23 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { ClaimAnswer } from "../../../shared/protocol";
 import { renditions, videos, workUnits } from "../../db/schema";
 import { versionPrefix } from "../../storage/keys";
 import { callApp, signedInUser } from "../../testing/api";
 import { testDb } from "../../testing/seed";
-import { appRequest, completedEvent, seedClaimedUnit, unitEvent, unitRow } from "../../testing/units";
+import {
+  appRequest,
+  claimRequest,
+  clearPending,
+  completedEvent,
+  seedClaimedUnit,
+  seedRunner,
+  testDeps,
+  unitEvent,
+  unitRow,
+} from "../../testing/units";
+import { createUnits, reprocess } from "../../transcode/lifecycle";
 
 const SOURCE = new Uint8Array(Array.from({ length: 1000 }, (_, i) => i % 251));
 
@@ -79,6 +91,29 @@ describe("internal unit API: files", () => {
       expect(listed.objects).toEqual([]);
     },
   );
+
+  it("reads back a file the job stored, whole and by range, and 404s one it did not", async () => {
+    const body = new Uint8Array(Array.from({ length: 300 }, (_, i) => i % 256));
+    expect((await call(`${base()}/files/chunk-0-00001.m4s`, ctx.token, { method: "PUT", body })).status).toBe(201);
+    const whole = await call(`${base()}/files/chunk-0-00001.m4s`, ctx.token);
+    expect(whole.status).toBe(200);
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(body);
+    const part = await call(`${base()}/files/chunk-0-00001.m4s`, ctx.token, { headers: { range: "bytes=10-19" } });
+    expect(part.status).toBe(206);
+    expect(new Uint8Array(await part.arrayBuffer())).toEqual(body.slice(10, 20));
+    const missing = await call(`${base()}/files/chunk-0-00002.m4s`, ctx.token);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  it("reads back only the job's own version, and only with the unit's token", async () => {
+    const other = await seedClaimedUnit();
+    await env.MEDIA.put(`${versionPrefix(other.video.id, other.job.version)}manifest.mpd`, "theirs");
+    expect((await call(`${base()}/files/manifest.mpd`, ctx.token)).status).toBe(404);
+    expect((await call(`/internal/units/${other.unitId}/files/manifest.mpd`, ctx.token)).status).toBe(401);
+    expect((await call(`/internal/units/${other.unitId}/files/manifest.mpd`, null)).status).toBe(401);
+    expect((await call(`${base()}/files/..%2Fsource.m4s`, ctx.token)).status).toBeGreaterThanOrEqual(400);
+  });
 
   it("requires a length, so the body can stream into storage", async () => {
     const body = new ReadableStream({
@@ -192,3 +227,73 @@ describe("internal unit API: events", () => {
     expect((await unitEvent(ctx.unitId, ctx.token, { type: "progress", progress: 5 })).status).toBe(410);
   });
 });
+
+describe("internal unit API: storyboards, thumbnails and downloads", () => {
+  const layout = {
+    interval: 2,
+    tileWidth: 160,
+    tileHeight: 90,
+    columns: 10,
+    rows: 10,
+    thumbnails: { interval: 2, sizes: [{ width: 320, height: 180 }] },
+    parts: [0],
+  };
+  const files = ["manifest.mpd", "storyboard-0.jpg", "thumb-320-0.jpg", "storyboard.vtt", "download-audio.m4a"];
+  const store = (unitId: string, token: string, names: string[]) =>
+    Promise.all(
+      names.map((name) => call(`/internal/units/${unitId}/files/${name}`, token, { method: "PUT", body: name })),
+    );
+
+  it("stores the index and the audio download with their content types", async () => {
+    for (const res of await store(ctx.unitId, ctx.token, files)) expect(res.status).toBe(201);
+    const prefix = versionPrefix(ctx.video.id, ctx.job.version);
+    expect((await env.MEDIA.head(`${prefix}storyboard.vtt`))?.httpMetadata?.contentType).toBe(
+      "text/vtt; charset=utf-8",
+    );
+    expect((await env.MEDIA.head(`${prefix}download-audio.m4a`))?.httpMetadata?.contentType).toBe("audio/mp4");
+  });
+
+  it("keeps the storyboard layout the completion announces, and a version without one clears it", async () => {
+    await store(ctx.unitId, ctx.token, files);
+    const res = await unitEvent(ctx.unitId, ctx.token, { ...completedEvent(files), storyboard: layout });
+    expect(res.status).toBe(200);
+    const db = testDb();
+    const ready = await db.select().from(videos).where(eq(videos.id, ctx.video.id)).get();
+    expect(ready?.storyboard).toEqual(layout);
+
+    // A later version made without a storyboard: the old layout does not describe it.
+    const next = await claimNextVersion(ctx.video.id);
+    await store(next.unitId, next.token, ["manifest.mpd"]);
+    expect((await unitEvent(next.unitId, next.token, completedEvent(["manifest.mpd"]))).status).toBe(200);
+    const after = await db.select().from(videos).where(eq(videos.id, ctx.video.id)).get();
+    expect(after?.version).toBe(next.job.version);
+    expect(after?.storyboard).toBeNull();
+  });
+
+  it.each([
+    ["no parts", { ...layout, parts: [] }],
+    ["a zero interval", { ...layout, interval: 0 }],
+    ["no thumbnail sizes", { ...layout, thumbnails: { interval: 2, sizes: [] } }],
+    ["a fractional tile", { ...layout, tileWidth: 160.5 }],
+  ])("refuses a storyboard layout with %s", async (_, storyboard) => {
+    await store(ctx.unitId, ctx.token, ["manifest.mpd"]);
+    const res = await unitEvent(ctx.unitId, ctx.token, { ...completedEvent(["manifest.mpd"]), storyboard });
+    expect(res.status).toBe(400);
+    expect((await unitRow(ctx.unitId)).status).toBe("running");
+    const video = await testDb().select().from(videos).where(eq(videos.id, ctx.video.id)).get();
+    expect(video?.storyboard).toBeNull();
+  });
+});
+
+/** A new version of a ready video, its unit claimed by a runner: what a reprocess leads to. */
+async function claimNextVersion(videoId: string) {
+  const { deps } = testDeps();
+  await clearPending();
+  const { job } = await reprocess(deps, videoId);
+  await createUnits(deps, videoId);
+  const { token: runnerToken } = await seedRunner();
+  const res = await claimRequest(runnerToken, { wait_seconds: 0, running: [] });
+  const { unit } = (await res.json()) as ClaimAnswer;
+  if (unit.videoId !== videoId) throw new Error("the claim took another video's unit");
+  return { job, unitId: unit.unitId, token: unit.token };
+}

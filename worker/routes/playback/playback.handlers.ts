@@ -1,14 +1,17 @@
 import type { Context } from "hono";
+import { DOWNLOAD_FILE_NAME } from "../../../shared/download-names";
 import { contentTypeOf, OUTPUT_FILE_NAME } from "../../../shared/protocol";
 import { runAfterResponse } from "../../app/background";
 import { ApiError } from "../../app/errors";
 import type { AppEnv } from "../../app/types";
-import type { Video } from "../../db/schema";
-import { m3u8WithPrefix, mpdWithBaseUrl } from "../../playback/manifests";
-import { parseSigningKeys, verifyPlaybackToken } from "../../playback/tokens";
+
+import { captionsOf } from "../../captions/captions.data";
+import { servedHlsMaster, servedMpd } from "../../playback/served-manifests";
+import { serveText } from "../../playback/text-response";
 import { serveObject } from "../../storage/index";
 import { versionPrefix } from "../../storage/keys";
-import { findVideo } from "../../videos/videos.data";
+import { playableVideo } from "../../videos/access";
+import { renditionsOf } from "../../videos/videos.data";
 
 type C = Context<AppEnv>;
 
@@ -17,24 +20,9 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 
 const notFound = () => new ApiError("not_found", "No such video file");
 
-/** The ready video behind a playback path, or 404 (private videos need the signed path). */
-async function playableVideo(c: C, id: string, token: string | undefined): Promise<Video & { version: string }> {
-  const video = await findVideo(c.var.db, id);
-  if (!video || video.id !== id || !video.version) throw notFound();
-  c.var.logger.annotate({ videoId: video.id });
-  if (token !== undefined) {
-    const keys = parseSigningKeys(c.var.settings.playback.signingKeys);
-    const check = await verifyPlaybackToken(keys, video.id, token);
-    if (check === "expired") throw new ApiError("forbidden", "This playback link has expired");
-    if (check !== "valid") throw new ApiError("forbidden", "This playback link is not valid");
-  } else if (video.visibility === "private") {
-    throw notFound();
-  }
-  return video as Video & { version: string };
-}
-
+/** A file these routes serve: an output name, but not a download, which only `download/…` serves (when allowed). */
 function checkName(name: string) {
-  if (!OUTPUT_FILE_NAME.test(name)) throw notFound();
+  if (!OUTPUT_FILE_NAME.test(name) || DOWNLOAD_FILE_NAME.test(name)) throw notFound();
 }
 
 /**
@@ -50,16 +38,19 @@ export async function serveCurrent(c: C) {
   if (MANIFESTS.has(file)) {
     const object = await c.var.services.storage.get(key);
     if (!object) throw notFound();
-    const text = await object.text();
+    const [text, captions, rungs] = await Promise.all([
+      object.text(),
+      captionsOf(c.var.db, video.id),
+      renditionsOf(c.var.db, video),
+    ]);
+    const audio = rungs.find((r) => r.kind === "audio") ?? null;
     const body = file.endsWith(".mpd")
-      ? mpdWithBaseUrl(text, `${video.version}/`)
-      : m3u8WithPrefix(text, `${video.version}/`);
-    return new Response(c.req.method === "HEAD" ? null : body, {
-      headers: {
-        "content-type": contentTypeOf(file),
-        "cache-control": privateCache ? "private, max-age=60" : "public, max-age=60",
-        etag: `"${video.version}-${object.etag}"`,
-      },
+      ? servedMpd(text, `${video.version}/`, captions)
+      : servedHlsMaster(text, `${video.version}/`, captions, audio);
+    // The ETag is the served text's own: it changes when a caption track comes or goes.
+    return serveText(c.req.raw, body, {
+      contentType: contentTypeOf(file),
+      cacheControl: privateCache ? "private, max-age=60" : "public, max-age=60",
     });
   }
   const res = await serveObject(c.var.services.storage, key, c.req.raw, {

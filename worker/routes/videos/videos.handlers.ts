@@ -4,44 +4,26 @@ import { laterFor } from "../../app/background";
 import { ApiError } from "../../app/errors";
 import type { AppEnv, AppRouteHandler } from "../../app/types";
 import { currentUser } from "../../auth/authenticate";
-import { users, type Video, videos } from "../../db/schema";
-import { mpdWithBaseUrl } from "../../playback/manifests";
-import { type PlaybackUrls, playbackBase, publicPlaybackUrls, signedPlayback } from "../../playback/urls";
+
+import { captionsByVideo, captionsOf } from "../../captions/captions.data";
+import { type Caption, users, type Video, videos } from "../../db/schema";
+import { servedMpd } from "../../playback/served-manifests";
+import { embedUrl, playbackBase } from "../../playback/urls";
 import { serveObject } from "../../storage/index";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
 import { deletePrefix } from "../../storage/prefix";
 import { cancelJobsOf, reprocess } from "../../transcode/lifecycle";
 import { NOT_WAITING, type QueueStanding, queueStandings } from "../../transcode/scheduler";
 import { parseUploadFields } from "../../uploads/fields";
+
 import { UploadSession } from "../../uploads/session";
+import { ownVideo, playbackFor, requestOrigin, signedUrls, visibleVideo } from "../../videos/access";
 import { findVideo, renditionsOf, serializeVideo } from "../../videos/videos.data";
 import type * as routes from "./videos.routes";
 
 type C = Context<AppEnv>;
 
 const notFound = () => new ApiError("not_found", "No such video");
-
-/** The video if the caller may see it: private videos exist only for their owner. */
-async function visibleVideo(c: C, idOrSlug: string): Promise<Video> {
-  const video = await findVideo(c.var.db, idOrSlug);
-  if (!video) throw notFound();
-  if (video.visibility === "private" && c.var.user?.id !== video.ownerId) throw notFound();
-  c.var.logger.annotate({ videoId: video.id });
-  return video;
-}
-
-/** The video if the caller owns it; someone else's is 404 (never revealed), not 403. */
-async function ownVideo(c: C, id: string): Promise<Video> {
-  const user = currentUser(c);
-  const video = await findVideo(c.var.db, id);
-  if (!video || video.id !== id) throw notFound();
-  c.var.logger.annotate({ videoId: video.id });
-  if (video.ownerId !== user.id) {
-    if (video.visibility === "private") throw notFound();
-    throw new ApiError("forbidden", "Only the owner may change this video");
-  }
-  return video;
-}
 
 async function ownerOf(c: C, video: Video) {
   if (c.var.user?.id === video.ownerId) return { id: c.var.user.id, username: c.var.user.username };
@@ -53,17 +35,15 @@ async function ownerOf(c: C, video: Video) {
   return row ?? { id: video.ownerId, username: "" };
 }
 
-const origin = (c: C) => c.var.settings.publicBaseUrl || new URL(c.req.url).origin;
-
-const signedUrls = (c: C, video: Video, ttlSeconds: number) =>
-  signedPlayback(c.var.settings.playback.signingKeys, video.id, origin(c), ttlSeconds);
-
-/** Playback URLs as this caller should see them: signed for the owner of a private video. */
-async function urlsFor(c: C, video: Video): Promise<PlaybackUrls> {
-  if (video.status === "ready" && video.visibility === "private" && c.var.user?.id === video.ownerId) {
-    return (await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds)).urls;
-  }
-  return publicPlaybackUrls(video, origin(c));
+async function serializeFor(
+  c: C,
+  video: Video,
+  owner: { id: string; username: string },
+  captions: Caption[],
+  standing: QueueStanding,
+) {
+  const { urls, base } = await playbackFor(c, video);
+  return serializeVideo(video, await renditionsOf(c.var.db, video), owner, urls, { captions, base }, standing);
 }
 
 /** Where waiting videos stand in line; the others are not waiting. */
@@ -74,13 +54,7 @@ async function standingsOf(c: C, list: Video[]): Promise<Map<string, QueueStandi
 
 async function videoJson(c: C, video: Video) {
   const standing = (await standingsOf(c, [video])).get(video.id) ?? NOT_WAITING;
-  return serializeVideo(
-    video,
-    await renditionsOf(c.var.db, video),
-    await ownerOf(c, video),
-    await urlsFor(c, video),
-    standing,
-  );
+  return serializeFor(c, video, await ownerOf(c, video), await captionsOf(c.var.db, video.id), standing);
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
@@ -108,19 +82,17 @@ export const listVideos: AppRouteHandler<typeof routes.listVideos> = async (c) =
     .limit(page_size)
     .offset((page - 1) * page_size)
     .all();
-  const standings = await standingsOf(
-    c,
-    rows.map((r) => r.video),
-  );
+  const ids = rows.map((r) => r.video.id);
+  const [tracks, standings] = await Promise.all([
+    captionsByVideo(db, ids),
+    standingsOf(
+      c,
+      rows.map((r) => r.video),
+    ),
+  ]);
   const results = await Promise.all(
-    rows.map(async ({ video, owner }) =>
-      serializeVideo(
-        video,
-        await renditionsOf(db, video),
-        owner,
-        await urlsFor(c, video),
-        standings.get(video.id) ?? NOT_WAITING,
-      ),
+    rows.map(({ video, owner }) =>
+      serializeFor(c, video, owner, tracks.get(video.id) ?? [], standings.get(video.id) ?? NOT_WAITING),
     ),
   );
   const n = total?.n ?? 0;
@@ -155,8 +127,8 @@ export const getVideo: AppRouteHandler<typeof routes.getVideo> = async (c) => {
   const base =
     video.visibility === "private"
       ? (await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds)).base
-      : playbackBase(origin(c), video.id);
-  const mpd = mpdWithBaseUrl(await object.text(), `${base}/${video.version}/`);
+      : playbackBase(requestOrigin(c), video.id);
+  const mpd = servedMpd(await object.text(), `${base}/${video.version}/`, await captionsOf(c.var.db, video.id));
   return c.body(mpd, 200, {
     "content-type": "application/dash+xml",
     "cache-control": video.visibility === "private" ? "private, max-age=60" : "public, max-age=60",
@@ -176,6 +148,8 @@ export const patchVideo: AppRouteHandler<typeof routes.patchVideo> = async (c) =
   }
   if (body.description !== undefined) changes.description = body.description;
   if (body.visibility !== undefined) changes.visibility = body.visibility;
+  if (body.downloadable !== undefined) changes.downloadable = body.downloadable;
+  if (body.poster_time !== undefined) changes.posterTime = checkPosterTime(video, body.poster_time);
   const [updated] = await c.var.db
     .update(videos)
     .set({ ...changes, updatedAt: new Date() })
@@ -183,6 +157,20 @@ export const patchVideo: AppRouteHandler<typeof routes.patchVideo> = async (c) =
     .returning();
   return c.json(await videoJson(c, updated ?? video), 200);
 };
+
+/** A poster time the served version can show: within the video, with stored frames to pick from. */
+function checkPosterTime(video: Video, time: number | null): number | null {
+  if (time === null) return null;
+  if (!video.storyboard || video.duration === null || video.status !== "ready") {
+    throw new ApiError("conflict", "This video has no stored frames to pick a poster from (yet)");
+  }
+  if (time > video.duration) {
+    throw new ApiError("validation_error", `The poster time is past the end of the video (${video.duration} s)`, {
+      details: [{ path: "poster_time", message: `must be at most ${video.duration}`, code: "too_big" }],
+    });
+  }
+  return time;
+}
 
 export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c) => {
   const { id } = c.req.valid("param");
@@ -212,7 +200,12 @@ export const createPlaybackToken: AppRouteHandler<typeof routes.createPlaybackTo
   const ttl = Math.min(Math.max(60, requested ?? tokenTtlSeconds), tokenMaxTtlSeconds);
   const signed = await signedUrls(c, video, ttl);
   return c.json(
-    { token: signed.token, expires_at: new Date(signed.expiresAt * 1000).toISOString(), ...signed.urls },
+    {
+      token: signed.token,
+      expires_at: new Date(signed.expiresAt * 1000).toISOString(),
+      ...signed.urls,
+      embed_url: embedUrl(requestOrigin(c), video.id, signed.token),
+    },
     201,
   );
 };

@@ -75,7 +75,12 @@ export const patchVideo = createRoute({
   method: "patch",
   path: "/api/videos/{id}",
   tags,
-  summary: "Change a video's title, description or visibility (owner only)",
+  summary: "Change a video's title, description, visibility, poster or downloads (owner only)",
+  description:
+    "`poster_time` picks the poster among the frames the encode stored (the nearest one to that second), without " +
+    "a new encode; `null` goes back to the encode's own poster. It is refused 409 while the served version has " +
+    "no stored frames, and 400 past the end. `downloadable: true` lets anyone who may watch the video download " +
+    "it as MP4 (each rung with its audio) and the audio as M4A.",
   middleware: [requireUser()] as const,
   security: API_KEY_SECURITY,
   request: {
@@ -89,6 +94,13 @@ export const patchVideo = createRoute({
               title: z.string().optional(),
               description: z.string().max(5000).optional(),
               visibility: z.enum(VISIBILITIES).optional(),
+              poster_time: z
+                .number()
+                .min(0)
+                .nullable()
+                .optional()
+                .openapi({ description: "Seconds into the video; null: the encode's own poster", example: 12.5 }),
+              downloadable: z.boolean().optional(),
             })
             .openapi("VideoUpdate"),
         },
@@ -97,6 +109,7 @@ export const patchVideo = createRoute({
   },
   responses: {
     200: { description: "The updated video", content: { "application/json": { schema: VideoSchema } } },
+    409: { ...openApiErrorResponses[404], description: "A poster time for a version without stored frames" },
     ...openApiErrorResponses,
   },
 });
@@ -119,6 +132,8 @@ export const PlaybackTokenSchema = z
     dash_url: z.string(),
     hls_url: z.string(),
     poster_url: z.string(),
+    storyboard_url: z.string().nullable(),
+    embed_url: z.string().openapi({ description: "The embed page with this token, for an iframe" }),
   })
   .openapi("PlaybackToken");
 
