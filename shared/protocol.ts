@@ -54,6 +54,10 @@ export type RunnerJobState = z.infer<typeof RunnerJobStateSchema>;
  * storyboard index (storyboard.vtt), `m4a` the audio download (download-audio.m4a).
  */
 export const OUTPUT_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(mpd|m3u8|m4s|mp4|m4a|jpg|vtt)$/;
+/** A media segment of Representation `$1`, number `$2` (from 1) in the whole video. */
+export const MEDIA_SEGMENT_NAME = /^chunk-(\d+)-(\d+)\.m4s$/;
+/** The init segment of Representation `$1`. */
+export const INIT_SEGMENT_NAME = /^init-(\d+)\.m4s$/;
 
 const CONTENT_TYPES: Record<string, string> = {
   mpd: "application/dash+xml",
@@ -199,6 +203,13 @@ export const ProbeResultSchema = z.object({
   audio: z.boolean(),
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;
+
+/**
+ * What the Worker reads of the first chunk's result (the rest is for finalize): `playable` when
+ * it stored, besides its own segments, the start of the audio and the manifests of the whole
+ * video as predicted from the plan, so the video plays from now on while it is encoded.
+ */
+export const FirstChunkResultSchema = z.object({ playable: z.boolean().optional() });
 
 /** What a later unit of a chunked encode gets: the chunking, the probed source, and its chunk. */
 export type ChunkedUnitInput = ChunkingInput & {

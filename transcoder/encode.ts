@@ -30,9 +30,8 @@ export const POSTER_POSITION = 0.1;
 
 export const INIT_SEGMENT_TEMPLATE = "init-$RepresentationID$.m4s";
 export const MEDIA_SEGMENT_TEMPLATE = "chunk-$RepresentationID$-$Number%05d$.m4s";
-/** A finished media segment (ffmpeg writes `<name>.tmp` and renames it when complete). */
-export const MEDIA_SEGMENT_NAME = /^chunk-(\d+)-(\d+)\.m4s$/;
-export const INIT_SEGMENT_NAME = /^init-(\d+)\.m4s$/;
+// A finished media segment (ffmpeg writes `<name>.tmp` and renames it when complete), and an init segment.
+export { INIT_SEGMENT_NAME, MEDIA_SEGMENT_NAME } from "../shared/protocol.ts";
 /** HLS media playlists, named by ffmpeg's dash muxer. */
 export const HLS_MEDIA_PLAYLIST_NAME = /^media_(\d+)\.m3u8$/;
 

@@ -120,6 +120,8 @@ export const SettingsSchema = z
     PLAYBACK_SIGNING_KEYS: text(""),
     PLAYBACK_TOKEN_TTL_SECONDS: wholeNumber(3600, 60),
     PLAYBACK_TOKEN_MAX_TTL_SECONDS: wholeNumber(24 * 3600, 60),
+    // Below hls.js's 10 s wait for a segment's first byte, so a player retries rather than times out.
+    PLAYBACK_SEGMENT_WAIT_SECONDS: wholeNumber(8).pipe(z.number().max(9, "must be at most 9")),
     LOG_LEVEL: logLevel,
     ADMIN_USERNAMES: text("").transform(list),
     AUTH_KEY_TTL_DAYS: wholeNumber(0),
@@ -178,6 +180,8 @@ export const SettingsSchema = z
       signingKeys: s.PLAYBACK_SIGNING_KEYS || DEV_PLAYBACK_SIGNING_KEYS,
       tokenTtlSeconds: s.PLAYBACK_TOKEN_TTL_SECONDS,
       tokenMaxTtlSeconds: s.PLAYBACK_TOKEN_MAX_TTL_SECONDS,
+      /** How long a request for a segment not stored yet, of a video that plays while processing, waits for it. */
+      segmentWaitSeconds: s.PLAYBACK_SEGMENT_WAIT_SECONDS,
     },
     logLevel: s.LOG_LEVEL,
     /** Users with these usernames are admins (besides those marked is_admin). */

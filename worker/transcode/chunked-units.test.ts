@@ -185,24 +185,40 @@ describe("the order of a chunked encode's units", () => {
     expect(await jobRow(job.id)).toMatchObject({ status: "completed", progress: 100 });
   });
 
-  it("puts a newer video's probe, first chunk and audio before an older video's later chunks, even of one owner", async () => {
+  it("hands out one video's units in their place: the first chunk, the second, the audio, the other chunks, finalize", async () => {
+    const { deps } = testDeps(CHUNKED);
+    const { runner } = await seedRunner();
+    const { video } = await chunkedVideo(deps);
+    await probed(deps, video.id, runner, 4);
+    const order: string[] = [];
+    for (let claim = await claimUnit(deps, runner); claim; claim = await claimUnit(deps, runner)) {
+      order.push(`${claim.unit.kind}:${claim.unit.sequence}`);
+      await done(deps, claim);
+    }
+    // The first chunk makes the audio's start, which lasts until the third chunk's time.
+    expect(order).toEqual(["chunk:0", "chunk:1", "audio:0", "chunk:2", "chunk:3", "finalize:0"]);
+  });
+
+  it("puts a newer video's probe and first chunk before an older video's later units, even of one owner", async () => {
     const { deps } = testDeps(CHUNKED);
     const owner = await seedUser();
     const { runner } = await seedRunner();
     const a = await chunkedVideo(deps, owner.id);
     await probed(deps, a.video.id, runner, 4);
     // A's start runs; then B is uploaded.
-    const aFirst = [await claimUnit(deps, runner), await claimUnit(deps, runner)];
-    expect(aFirst.map((c) => `${c?.unit.kind}:${c?.unit.sequence}`).sort()).toEqual(["audio:0", "chunk:0"]);
-    for (const c of aFirst) await done(deps, c);
+    const aFirst = await claimUnit(deps, runner);
+    expect(`${aFirst?.unit.kind}:${aFirst?.unit.sequence}`).toBe("chunk:0");
+    await done(deps, aFirst);
     const b = await chunkedVideo(deps, owner.id);
     await probed(deps, b.video.id, runner, 4);
-    const next = [await claimUnit(deps, runner), await claimUnit(deps, runner)];
-    expect(
-      next.map((c) => `${c?.unit.videoId === b.video.id ? "B" : "A"}:${c?.unit.kind}:${c?.unit.sequence}`).sort(),
-    ).toEqual(["B:audio:0", "B:chunk:0"]);
-    for (const c of next) await done(deps, c);
-    // Then the later chunks in order, the older video first.
+    const next = await claimUnit(deps, runner);
+    expect(next && { video: next.unit.videoId, kind: next.unit.kind, sequence: next.unit.sequence }).toEqual({
+      video: b.video.id,
+      kind: "chunk",
+      sequence: 0,
+    });
+    await done(deps, next);
+    // Then the later units in their place, the older video first.
     const later = await claimUnit(deps, runner);
     expect(later && { video: later.unit.videoId, kind: later.unit.kind, sequence: later.unit.sequence }).toEqual({
       video: a.video.id,

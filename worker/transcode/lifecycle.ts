@@ -523,13 +523,15 @@ export type CompletionOutcome = "completed" | "unit_done" | "refused";
 /**
  * The unit's runner finished it. When it was the job's last unit, the version is published in
  * the same batch (renditions replaced, the video ready on the new version, the job completed);
- * then the version served before is deleted and the owner hears `video.ready`. `refused`: the
+ * then the version served before is deleted and the owner hears `video.ready`. A unit that
+ * stored the start of the version with manifests for the whole (`playable`: a chunked encode's
+ * first chunk) makes the version play from now on, while the rest is encoded. `refused`: the
  * unit was no longer this attempt's to finish (the caller tells a duplicate from a stale one).
  */
 export async function completeUnit(
   deps: TranscodeDeps,
   ctx: UnitContext,
-  done: { result: unknown; publication?: Publication; followUps?: PlannedUnit[] },
+  done: { result: unknown; publication?: Publication; followUps?: PlannedUnit[]; playable?: boolean },
   now = Date.now(),
 ): Promise<CompletionOutcome> {
   const { db } = deps;
@@ -558,6 +560,7 @@ export async function completeUnit(
   const release = releaseCurrentUnit(db, unit.runnerId, unit.id);
   let completed = false;
   let marked = false;
+  let playable = false;
   if (publish) {
     const rows = publish.renditions.map(
       (r) =>
@@ -600,6 +603,27 @@ export async function completeUnit(
       release,
     ]);
     marked = results[0].length > 0;
+  } else if (done.playable) {
+    const results = await db.batch([
+      markDone,
+      // Once, by this attempt's completion, while the job is unfinished.
+      db
+        .update(jobs)
+        .set({ playableAt: new Date(now), updatedAt: new Date(now) })
+        .where(
+          and(
+            eq(jobs.id, job.id),
+            inArray(jobs.status, ACTIVE_JOB_STATUSES),
+            isNull(jobs.playableAt),
+            unitIs(unit.id, unit.attempt, "done"),
+          ),
+        )
+        .returning({ id: jobs.id }),
+      keepProgress,
+      release,
+    ]);
+    marked = results[0].length > 0;
+    playable = results[1].length > 0;
   } else {
     const results = await db.batch([markDone, keepProgress, release]);
     marked = results[0].length > 0;
@@ -623,6 +647,12 @@ export async function completeUnit(
     runnerId: unit.runnerId,
     ...(done.followUps ? { unitsCreated: done.followUps.length } : {}),
   });
+  if (playable) {
+    log.info("video playable", {
+      version: job.version,
+      secondsSinceRequest: Math.round(now - job.createdAt.getTime()) / 1000,
+    });
+  }
   if (done.followUps && done.followUps.length > 0) await wakeRunners(deps);
   if (!completed) return "unit_done";
   log.info("job completed", {
@@ -730,6 +760,8 @@ export async function returnUnit(
     unitId: unit.id,
     jobId: job.id,
     videoId: video.id,
+    kind: unit.kind,
+    sequence: unit.sequence,
     attempt: unit.attempt,
     runnerId: unit.runnerId,
     reason,

@@ -3,6 +3,7 @@ import {
   ChunkingInputSchema,
   ClaimRequestSchema,
   contentTypeOf,
+  FirstChunkResultSchema,
   JobEventSchema,
   ProbeResultSchema,
   type UnitAssignment,
@@ -164,6 +165,12 @@ function followUpsOf(ctx: UnitContext, result: Record<string, unknown>): Planned
   return unitsAfterProbe(chunking.data, probe.data);
 }
 
+/** A chunked encode's first chunk says so when it stored the start of the video with manifests for the whole. */
+const startsPlayback = (ctx: UnitContext, result: Record<string, unknown>) =>
+  ctx.unit.kind === "chunk" &&
+  ctx.unit.sequence === 0 &&
+  FirstChunkResultSchema.safeParse(result).data?.playable === true;
+
 const ok = (c: Context<UnitEnv>, answer: UnitEventAnswer = { ok: true }) => c.json(answer, 200);
 
 /**
@@ -212,7 +219,11 @@ export async function handleUnitEvent(c: Context<UnitEnv>) {
         },
       });
     } else {
-      outcome = await completeUnit(deps, ctx, { result: event.result, followUps: followUpsOf(ctx, event.result) });
+      outcome = await completeUnit(deps, ctx, {
+        result: event.result,
+        followUps: followUpsOf(ctx, event.result),
+        playable: startsPlayback(ctx, event.result),
+      });
     }
     if (outcome !== "refused") return ok(c);
     // Someone was quicker: the same completion sent twice at once, or the lease ran out meanwhile.
