@@ -138,6 +138,15 @@ export const JobEventSchema = z.discriminatedUnion("type", [
     files: z.array(z.string().regex(OUTPUT_FILE_NAME)).max(100_000),
   }),
   z.object({
+    /**
+     * A chunked encode's first chunk, while it runs: the start of the video is stored (the first
+     * chunk of every rung, the audio's first segments) with manifests predicted for the whole of
+     * it, so it plays from now on. `files` is checked as for `completed`; renews the lease.
+     */
+    type: z.literal("playable"),
+    files: z.array(z.string().regex(OUTPUT_FILE_NAME)).min(1).max(10_000),
+  }),
+  z.object({
     type: z.literal("failed"),
     code: z.enum(FAILURE_CODES),
     message: z.string().min(1).max(2000),
@@ -201,15 +210,10 @@ export const ProbeResultSchema = z.object({
   source: z.record(z.string(), z.unknown()),
   chunks: z.number().int().min(1).max(100_000),
   audio: z.boolean(),
+  /** The ladder's video rungs: Representations 0 … rungs − 1, and the audio's is `rungs`. */
+  rungs: z.number().int().min(1).max(16).optional(),
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;
-
-/**
- * What the Worker reads of the first chunk's result (the rest is for finalize): `playable` when
- * it stored, besides its own segments, the start of the audio and the manifests of the whole
- * video as predicted from the plan, so the video plays from now on while it is encoded.
- */
-export const FirstChunkResultSchema = z.object({ playable: z.boolean().optional() });
 
 /** What a later unit of a chunked encode gets: the chunking, the probed source, and its chunk. */
 export type ChunkedUnitInput = ChunkingInput & {

@@ -59,6 +59,8 @@ export interface UnitRunOptions {
   /** Seconds of the unit's own timeline encoded so far, from ffmpeg's progress. */
   onProgress?: (encodedSeconds: number) => void;
   onStart?: (pid: number | undefined, args: string[]) => void;
+  /** A Representation's init segment was found (before any of its media segments is in `outDir`). */
+  onInit?: (id: string, init: InitSegmentInfo) => void;
   pollIntervalMs?: number;
 }
 
@@ -135,6 +137,7 @@ function startUnit(spec: FfmpegCommandSpec, ffDir: string, placement: Placement,
           segments: [],
         };
         reps.set(seg.rep, rep);
+        options.onInit?.(seg.rep, rep.init);
         await writeAtomically(options.outDir, initName, initBytes);
         files.push(initName);
       }

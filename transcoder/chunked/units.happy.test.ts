@@ -58,10 +58,13 @@ async function run(kind: UnitKind, input: Record<string, unknown>): Promise<JobE
     settings: { x264Preset: TEST_PRESET, workDir },
     progressIntervalMs: 250,
   });
-  const final = api.events.slice(before).filter((e) => e.type !== "progress");
+  const final = api.events.slice(before).filter((e) => e.type !== "progress" && e.type !== "playable");
   expect(final).toHaveLength(1);
   return final[0] as JobEvent;
 }
+
+/** The `playable` events since event `from`. */
+const playableSince = (from: number) => api.events.slice(from).filter((e) => e.type === "playable");
 
 const resultOf = (event: JobEvent) => {
   if (event.type !== "unit_done") throw new Error(`expected unit_done, got ${JSON.stringify(event)}`);
@@ -85,9 +88,20 @@ describe("a chunked encode, unit by unit", () => {
   }, 60_000);
 
   it("stores with the first chunk the start of the audio and manifests of the whole video, and says it plays", async () => {
+    const from = api.events.length;
     const first = resultOf(await run("chunk", { ...common, chunk: 0 }));
-    expect(first.result.playable).toBe(true);
     expect(first.files.every((f) => api.files.has(f))).toBe(true);
+    // Said once, before the chunk was done, naming files all stored: the start (0–4 s of every
+    // Representation) and the manifests.
+    const [playable, ...more] = playableSince(from);
+    expect(more).toEqual([]);
+    if (playable?.type !== "playable") throw new Error("no playable event");
+    expect(api.events.indexOf(playable)).toBeLessThan(api.events.indexOf(api.events.at(-1) as JobEvent));
+    const ids = [...plan.rungs.map((_, i) => String(i)), audioRepresentationId(plan)];
+    for (const id of ids)
+      expect(playable.files).toEqual(expect.arrayContaining([`init-${id}.m4s`, mediaSegmentName(id, 1)]));
+    expect(playable.files).toEqual(expect.arrayContaining([MANIFEST_NAME, HLS_MASTER_NAME]));
+    expect(playable.files.every((f) => first.files.includes(f))).toBe(true);
     // The audio of the first two chunks (0–8 s): its init segment and segments 1 and 2.
     const audioId = audioRepresentationId(plan);
     expect(first.files.filter((f) => f.startsWith(`chunk-${audioId}-`)).sort()).toEqual(
@@ -110,9 +124,10 @@ describe("a chunked encode, unit by unit", () => {
 
   it("encodes every other chunk and the audio, storing each one's segments under their place in the whole video", async () => {
     for (let chunk = 1; chunk < chunkCount; chunk++) {
+      const from = api.events.length;
       const done = resultOf(await run("chunk", { ...common, chunk }));
       expect(done.files.every((f) => api.files.has(f))).toBe(true);
-      expect(done.result.playable).toBeUndefined();
+      expect(playableSince(from)).toEqual([]);
       // Chunk 2 (8–12 s) holds segment 3 of every rung, and nothing of another chunk's.
       if (chunk === 2) expect(done.files.filter((f) => f.startsWith("chunk-0-"))).toEqual([mediaSegmentName("0", 3)]);
       outputs.push({ kind: "chunk", sequence: chunk, result: done.result });

@@ -6,8 +6,9 @@
  *   the probed source, from which every later unit plans the same encode without probing again.
  * - `chunk`: one time range of every rung (run.ts), segments uploaded as they are finished;
  *   `unit_done` carries its segments' numbers, times and sizes and its init segments. The first
- *   chunk also stores the start of the audio and then manifests predicted for the whole video,
- *   and says `playable: true`: the video plays from then on while the rest is encoded.
+ *   chunk also stores the start of the audio, and once the start is stored, manifests predicted
+ *   for the whole video, and says so with a `playable` event (start.ts): the video plays from
+ *   then on while the rest is encoded.
  * - `audio`: the whole sound track, likewise.
  * - `finalize`: gets those results in its input, checks they make one continuous presentation,
  *   and stores the static manifests with measured peak bandwidths (the MPD last); `completed`
@@ -28,15 +29,11 @@ import type { JobReporter } from "../report.ts";
 import { settingsFromEnv, type TranscoderSettings } from "../settings.ts";
 import type { SourceInfo } from "../source.ts";
 import { startUploader } from "../uploader.ts";
-import {
-  assemblePresentation,
-  buildManifests,
-  type PresentationDescription,
-  PresentationError,
-  predictPresentation,
-} from "./manifests.ts";
+import type { InitSegmentInfo } from "./fmp4.ts";
+import { assemblePresentation, buildManifests, type PresentationDescription, PresentationError } from "./manifests.ts";
 import { type ChunkPlan, planChunks } from "./plan.ts";
 import { type RunningUnit, startAudioEncode, startChunkEncode, UnitCheckError, type UnitOutput } from "./run.ts";
+import { watchStart } from "./start.ts";
 
 interface Planned {
   source: SourceInfo;
@@ -86,6 +83,7 @@ async function probe(unit: UnitAssignment, api: JobApiClient, ctx: RunContext, p
     source: source as unknown as Record<string, unknown>,
     chunks: chunks.chunks.length,
     audio: plan.audioStreamIndex !== null,
+    rungs: plan.rungs.length,
   };
   return { type: "unit_done", result, files: [] } satisfies JobEvent;
 }
@@ -116,6 +114,8 @@ async function encode(
     const outDir = join(scratch, "out");
     const workDir = join(scratch, "work");
     await Promise.all([mkdir(outDir), mkdir(workDir)]);
+    // The first chunk publishes the start of the video once it is stored (start.ts).
+    const start = chunk?.index === 0 ? watchStart(plan, chunks, api, stop.signal, ctx.log) : null;
     const uploader = startUploader({
       dir: outDir,
       api,
@@ -126,6 +126,7 @@ async function encode(
         ctx.log("upload failed", { error: err.message });
         stop.abort(err);
       },
+      onStored: (name) => start?.onStored(name),
     });
     uploader.watchBackpressure((pause) => (pause ? running?.pause() : running?.resume()));
     const options = {
@@ -136,6 +137,7 @@ async function encode(
       x264Preset: settings.x264Preset,
       onStart: (pid: number | undefined) => ctx.log("ffmpeg started", { pid, kind: unit.kind, chunk: chunk?.index }),
       onProgress: (done: number) => progress.progress((done / seconds) * 100, "encoding"),
+      onInit: (id: string, init: InitSegmentInfo) => start?.onInit(id, init),
     };
     progress.progress(0, "encoding");
     const started = chunk ? startChunkEncode(plan, chunks, chunk, options) : startAudioEncode(plan, options);
@@ -157,44 +159,14 @@ async function encode(
     // The uploader picks up segments as they are finished; the poster is stored once it is complete.
     if (output.poster) await uploader.uploadNow(output.poster);
     const { files: _local, ...result } = output;
-    const files = [...uploader.uploaded.keys()];
-    if (chunk?.index === 0) {
-      const manifests = await publishStart(plan, chunks, output, api, ctx.signal);
-      if (manifests.length > 0) ctx.log("start published", { manifests: manifests.length });
-      return {
-        type: "unit_done",
-        result: { ...result, playable: manifests.length > 0 },
-        files: [...files, ...manifests],
-      };
-    }
-    return { type: "unit_done", result, files };
+    const manifests = (await start?.finish()) ?? [];
+    return { type: "unit_done", result, files: [...uploader.uploaded.keys(), ...manifests] };
   } finally {
     ctx.signal.removeEventListener("abort", stopUnit);
     if (!stop.signal.aborted) stop.abort(new Error("the unit is over"));
     await running?.stop();
     await rm(scratch, { recursive: true, force: true });
   }
-}
-
-/**
- * Once the first chunk is stored (its segments of every rung and the start of the audio), the
- * manifests of the whole video as it will be (predictPresentation: every rung at its VBV cap),
- * so it plays while the rest is encoded; the MPD last. Nothing when the timeline cannot be known
- * in advance (no frame rate or duration): such a video plays once it is ready. Returns the names
- * stored.
- */
-async function publishStart(
-  plan: EncodePlan,
-  chunks: ChunkPlan,
-  output: UnitOutput,
-  api: JobApiClient,
-  signal: AbortSignal,
-): Promise<string[]> {
-  if (!chunks.frameRate || !chunks.duration) return [];
-  const inits = new Map(output.representations.map((r) => [r.id, r.init]));
-  const manifests = buildManifests(predictPresentation(plan, chunks, inits), MANIFEST_NAME);
-  for (const [name, text] of manifests) await api.putFile(name, new TextEncoder().encode(text), signal);
-  return [...manifests.keys()];
 }
 
 /** The published version's renditions, as the one-pass encode reports them. */

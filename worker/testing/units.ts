@@ -177,7 +177,8 @@ export async function seedProbedVideo(deps: TranscodeDeps, chunks = 4, overrides
   const { runner, token: runnerToken } = await seedRunner();
   const probe = await claimUnit(deps, runner);
   if (!probe || probe.unit.videoId !== video.id || probe.unit.kind !== "probe") throw new Error("no probe to claim");
-  const result: ProbeResult = { source: { duration: 8 + 20 * (chunks - 1) }, chunks, audio: true };
+  // One video rung (Representation 0); the audio is Representation 1.
+  const result: ProbeResult = { source: { duration: 8 + 20 * (chunks - 1) }, chunks, audio: true, rungs: 1 };
   await completeUnit(deps, probe, {
     result,
     followUps: unitsAfterProbe(JSON.parse(probe.unit.input) as ChunkingInput, result),
@@ -185,18 +186,14 @@ export async function seedProbedVideo(deps: TranscodeDeps, chunks = 4, overrides
   return { video, job, runner, runnerToken };
 }
 
-/**
- * What a first chunk reports when it stored the start of its video: Representation 0 (video)
- * and 1 (audio), and `playable`.
- */
-export const firstChunkResult = (playable = true) => ({
+/** What a first chunk reports when it is done: Representation 0 (video) and 1 (audio), whose start it made. */
+export const firstChunkResult = () => ({
   representations: [
     { id: "0", init: { handler: "vide" }, segments: [{ number: 1 }, { number: 2 }] },
     { id: "1", init: { handler: "soun" }, segments: [{ number: 1 }, { number: 2 }] },
   ],
   files: [],
   poster: null,
-  playable,
 });
 
 /** The files a first chunk stores (its segments, the audio's start, the predicted manifests), stored under the job's version. */

@@ -506,6 +506,49 @@ export async function recordProgress(deps: TranscodeDeps, ctx: UnitContext, prog
   return renewed.length > 0;
 }
 
+// ── Start stored: playable while processing ──────────────────────────────────────────────────────
+
+/**
+ * The unit's runner stored the start of the version with manifests predicted for the whole of it
+ * (a chunked encode's first chunk): the version plays from now on while the rest is encoded (see
+ * playback/served-version.ts), once, and the lease is renewed as by progress. False when the
+ * attempt is no longer running.
+ */
+export async function markPlayable(deps: TranscodeDeps, ctx: UnitContext, now = Date.now()) {
+  const { db, settings } = deps;
+  const { unit, job, video } = ctx;
+  const [renewed, marked] = await db.batch([
+    db
+      .update(workUnits)
+      .set({ leaseUntil: new Date(now + settings.units.leaseSeconds * 1000), updatedAt: new Date(now) })
+      .where(and(unitStill(unit, ["running"]), eq(workUnits.runnerId, unit.runnerId ?? "")))
+      .returning({ id: workUnits.id }),
+    db
+      .update(jobs)
+      .set({ playableAt: new Date(now), updatedAt: new Date(now) })
+      .where(
+        and(
+          eq(jobs.id, job.id),
+          inArray(jobs.status, ACTIVE_JOB_STATUSES),
+          isNull(jobs.playableAt),
+          unitIs(unit.id, unit.attempt, "running"),
+        ),
+      )
+      .returning({ id: jobs.id }),
+  ]);
+  if (renewed.length === 0) return false;
+  if (marked.length > 0) {
+    deps.logger.info("video playable", {
+      unitId: unit.id,
+      jobId: job.id,
+      videoId: video.id,
+      version: job.version,
+      secondsSinceRequest: Math.round(now - job.createdAt.getTime()) / 1000,
+    });
+  }
+  return true;
+}
+
 // ── Unit done, job completed ─────────────────────────────────────────────────────────────────────
 
 /** What the unit that finishes a job publishes: the new version's renditions and the video's metadata. */
@@ -523,15 +566,13 @@ export type CompletionOutcome = "completed" | "unit_done" | "refused";
 /**
  * The unit's runner finished it. When it was the job's last unit, the version is published in
  * the same batch (renditions replaced, the video ready on the new version, the job completed);
- * then the version served before is deleted and the owner hears `video.ready`. A unit that
- * stored the start of the version with manifests for the whole (`playable`: a chunked encode's
- * first chunk) makes the version play from now on, while the rest is encoded. `refused`: the
+ * then the version served before is deleted and the owner hears `video.ready`. `refused`: the
  * unit was no longer this attempt's to finish (the caller tells a duplicate from a stale one).
  */
 export async function completeUnit(
   deps: TranscodeDeps,
   ctx: UnitContext,
-  done: { result: unknown; publication?: Publication; followUps?: PlannedUnit[]; playable?: boolean },
+  done: { result: unknown; publication?: Publication; followUps?: PlannedUnit[] },
   now = Date.now(),
 ): Promise<CompletionOutcome> {
   const { db } = deps;
@@ -560,7 +601,6 @@ export async function completeUnit(
   const release = releaseCurrentUnit(db, unit.runnerId, unit.id);
   let completed = false;
   let marked = false;
-  let playable = false;
   if (publish) {
     const rows = publish.renditions.map(
       (r) =>
@@ -603,27 +643,6 @@ export async function completeUnit(
       release,
     ]);
     marked = results[0].length > 0;
-  } else if (done.playable) {
-    const results = await db.batch([
-      markDone,
-      // Once, by this attempt's completion, while the job is unfinished.
-      db
-        .update(jobs)
-        .set({ playableAt: new Date(now), updatedAt: new Date(now) })
-        .where(
-          and(
-            eq(jobs.id, job.id),
-            inArray(jobs.status, ACTIVE_JOB_STATUSES),
-            isNull(jobs.playableAt),
-            unitIs(unit.id, unit.attempt, "done"),
-          ),
-        )
-        .returning({ id: jobs.id }),
-      keepProgress,
-      release,
-    ]);
-    marked = results[0].length > 0;
-    playable = results[1].length > 0;
   } else {
     const results = await db.batch([markDone, keepProgress, release]);
     marked = results[0].length > 0;
@@ -647,12 +666,6 @@ export async function completeUnit(
     runnerId: unit.runnerId,
     ...(done.followUps ? { unitsCreated: done.followUps.length } : {}),
   });
-  if (playable) {
-    log.info("video playable", {
-      version: job.version,
-      secondsSinceRequest: Math.round(now - job.createdAt.getTime()) / 1000,
-    });
-  }
   if (done.followUps && done.followUps.length > 0) await wakeRunners(deps);
   if (!completed) return "unit_done";
   log.info("job completed", {

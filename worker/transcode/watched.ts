@@ -5,7 +5,7 @@
  * thus gets its chunk encoded next instead of in turn.
  */
 import { and, eq, lt, sql } from "drizzle-orm";
-import { MEDIA_SEGMENT_NAME } from "../../shared/protocol";
+import { ChunkingInputSchema, MEDIA_SEGMENT_NAME, ProbeResultSchema } from "../../shared/protocol";
 import type { Logger } from "../app/logger";
 import type { Database } from "../db/client";
 import { workUnits } from "../db/schema";
@@ -37,29 +37,26 @@ export function unitMakingSegment(
   return { kind: "chunk", sequence: Math.min(layout.chunks - 1, later) };
 }
 
-interface FirstChunkRow {
+interface ProbeRow {
   input: string;
   result: string | null;
   chunks: number;
 }
 
-/** The job's chunking, from its first chunk (its input names the chunk lengths, its result the Representations). */
+/** The job's chunking and Representations, from its probe (its input names the chunk lengths, its result the ladder). */
 async function layoutOf(db: Database, jobId: string): Promise<ChunkLayout | null> {
-  const [row] = await db.all<FirstChunkRow>(sql`
-    SELECT f.input AS input, f.result AS result,
-      (SELECT count(*) FROM work_units c WHERE c.job_id = f.job_id AND c.kind = 'chunk') AS chunks
-    FROM work_units f WHERE f.job_id = ${jobId} AND f.kind = 'chunk' AND f.sequence = 0`);
-  if (!row) return null;
-  const input = JSON.parse(row.input) as { firstChunkSeconds?: number; chunkSeconds?: number };
-  const result = JSON.parse(row.result ?? "{}") as {
-    representations?: { id: string; init?: { handler?: string } }[];
-  };
-  if (!input.firstChunkSeconds || !input.chunkSeconds) return null;
+  const [row] = await db.all<ProbeRow>(sql`
+    SELECT p.input AS input, p.result AS result,
+      (SELECT count(*) FROM work_units c WHERE c.job_id = p.job_id AND c.kind = 'chunk') AS chunks
+    FROM work_units p WHERE p.job_id = ${jobId} AND p.kind = 'probe'`);
+  const chunking = ChunkingInputSchema.safeParse(JSON.parse(row?.input ?? "null"));
+  const probe = ProbeResultSchema.safeParse(JSON.parse(row?.result ?? "null"));
+  if (!row || !chunking.success || !probe.success) return null;
+  const { audio, rungs } = probe.data;
   return {
-    firstChunkSeconds: input.firstChunkSeconds,
-    chunkSeconds: input.chunkSeconds,
+    ...chunking.data,
     chunks: Number(row.chunks),
-    audioIds: new Set((result.representations ?? []).filter((r) => r.init?.handler === "soun").map((r) => r.id)),
+    audioIds: new Set(audio && rungs !== undefined ? [String(rungs)] : []),
   };
 }
 

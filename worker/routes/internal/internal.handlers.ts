@@ -3,7 +3,6 @@ import {
   ChunkingInputSchema,
   ClaimRequestSchema,
   contentTypeOf,
-  FirstChunkResultSchema,
   JobEventSchema,
   ProbeResultSchema,
   type UnitAssignment,
@@ -20,6 +19,7 @@ import {
   completeUnit,
   failUnit,
   loadUnitContext,
+  markPlayable,
   type PlannedUnit,
   recordProgress,
   returnUnitsOf,
@@ -165,18 +165,23 @@ function followUpsOf(ctx: UnitContext, result: Record<string, unknown>): Planned
   return unitsAfterProbe(chunking.data, probe.data);
 }
 
-/** A chunked encode's first chunk says so when it stored the start of the video with manifests for the whole. */
-const startsPlayback = (ctx: UnitContext, result: Record<string, unknown>) =>
-  ctx.unit.kind === "chunk" &&
-  ctx.unit.sequence === 0 &&
-  FirstChunkResultSchema.safeParse(result).data?.playable === true;
-
 const ok = (c: Context<UnitEnv>, answer: UnitEventAnswer = { ok: true }) => c.json(answer, 200);
 
+/** Announced files missing from the job's version folder: refused, nothing changes. */
+async function refuseMissing(c: Context<UnitEnv>, files: string[]) {
+  const ctx = c.var.unit;
+  const missing = await missingFiles(c.var.services.storage, versionPrefix(ctx.video.id, ctx.job.version), files);
+  if (missing.length > 0) {
+    throw new ApiError("conflict", `Some files were announced but never stored: ${missing.slice(0, 5).join(", ")}`, {
+      details: { missing: missing.length },
+    });
+  }
+}
+
 /**
- * POST events: progress renews the lease; completion publishes the version when it finishes the
- * job (a repeated completion of this attempt answers ok with `duplicate`); failure retries the
- * unit or fails the video.
+ * POST events: progress renews the lease; a first chunk's `playable` makes the video play while
+ * processing; completion publishes the version when it finishes the job (a repeated completion of
+ * this attempt answers ok with `duplicate`); failure retries the unit or fails the video.
  */
 export async function handleUnitEvent(c: Context<UnitEnv>) {
   const event = await jsonBody(c, (raw) => JobEventSchema.safeParse(raw));
@@ -197,14 +202,20 @@ export async function handleUnitEvent(c: Context<UnitEnv>) {
     return ok(c);
   }
 
-  if (event.type === "completed" || event.type === "unit_done") {
-    const prefix = versionPrefix(ctx.video.id, ctx.job.version);
-    const missing = await missingFiles(c.var.services.storage, prefix, event.files);
-    if (missing.length > 0) {
-      throw new ApiError("conflict", `Some files were announced but never stored: ${missing.slice(0, 5).join(", ")}`, {
-        details: { missing: missing.length },
-      });
+  if (event.type === "playable") {
+    if (ctx.unit.kind !== "chunk" || ctx.unit.sequence !== 0) {
+      throw new ApiError(
+        "conflict",
+        "Only the first chunk of a chunked encode makes a video playable while processing",
+      );
     }
+    await refuseMissing(c, event.files);
+    if (!(await markPlayable(deps, ctx))) throw lost();
+    return ok(c);
+  }
+
+  if (event.type === "completed" || event.type === "unit_done") {
+    await refuseMissing(c, event.files);
     let outcome: Awaited<ReturnType<typeof completeUnit>>;
     if (event.type === "completed") {
       const { files, ...summary } = event;
@@ -219,11 +230,7 @@ export async function handleUnitEvent(c: Context<UnitEnv>) {
         },
       });
     } else {
-      outcome = await completeUnit(deps, ctx, {
-        result: event.result,
-        followUps: followUpsOf(ctx, event.result),
-        playable: startsPlayback(ctx, event.result),
-      });
+      outcome = await completeUnit(deps, ctx, { result: event.result, followUps: followUpsOf(ctx, event.result) });
     }
     if (outcome !== "refused") return ok(c);
     // Someone was quicker: the same completion sent twice at once, or the lease ran out meanwhile.

@@ -28,29 +28,36 @@ const get = (path: string, headers: Record<string, string> = {}, vars?: Record<s
   callApp(path, { headers }, undefined, vars);
 const videoJson = async (id: string) => (await (await get(`/api/videos/${id}/`)).json()) as VideoJson;
 
-/** A chunked video whose first chunk a runner has claimed; `finish()` reports it done through the unit API. */
+/**
+ * A chunked video whose first chunk a runner has claimed: `playable()` stores the start and says
+ * so through the unit API, `done()` reports the chunk done.
+ */
 async function firstChunkRunning(deps: TranscodeDeps, chunks = 4) {
   const seeded = await seedProbedVideo(deps, chunks);
   const chunk = await claimUnit(deps, seeded.runner);
   if (chunk?.unit.kind !== "chunk" || chunk.unit.sequence !== 0) throw new Error("the first chunk was not next");
-  const finish = async (playable = true) => {
-    const files = await storeFirstChunkFiles(deps, seeded.video.id, seeded.job.version);
-    const token = await unitToken(chunk.unit, seeded.runner.id);
-    const res = await unitEvent(chunk.unit.id, token, { type: "unit_done", result: firstChunkResult(playable), files });
+  const token = await unitToken(chunk.unit, seeded.runner.id);
+  let files: string[] = [];
+  const playable = async () => {
+    files = await storeFirstChunkFiles(deps, seeded.video.id, seeded.job.version);
+    return unitEvent(chunk.unit.id, token, { type: "playable", files });
+  };
+  const done = async () => {
+    const res = await unitEvent(chunk.unit.id, token, { type: "unit_done", result: firstChunkResult(), files });
     expect(res.status).toBe(200);
   };
-  return { ...seeded, chunk, finish };
+  return { ...seeded, chunk, token, playable, done };
 }
 
 describe("a chunked video whose start is stored", () => {
   it("is playable while still processing, with its manifests' URLs; not before", async () => {
     const { deps } = testDeps(CHUNKED_SETTINGS);
-    const { video, job, finish } = await firstChunkRunning(deps);
+    const { video, job, playable } = await firstChunkRunning(deps);
     const before = await videoJson(video.id);
     expect(before).toMatchObject({ status: "processing", playable: false, dash_url: null, hls_url: null });
     expect((await get(`/v/${video.id}/manifest.mpd`)).status).toBe(404);
 
-    await finish();
+    expect((await playable()).status).toBe(200);
     expect((await testDb().select().from(jobs).where(eq(jobs.id, job.id)).get())?.playableAt).toBeInstanceOf(Date);
     const now = await videoJson(video.id);
     expect(now).toMatchObject({
@@ -65,21 +72,35 @@ describe("a chunked video whose start is stored", () => {
     expect(now.progress).toBeLessThan(100);
   });
 
-  it("is not playable from a first chunk that did not store the start, nor from a later chunk saying so", async () => {
+  it("refuses a start whose files are not all stored, and a start from any unit but the first chunk", async () => {
     const { deps } = testDeps(CHUNKED_SETTINGS);
-    const { video, runner, finish } = await firstChunkRunning(deps);
-    await finish(false);
+    const { video, chunk, token, runner } = await firstChunkRunning(deps);
+    const early = await unitEvent(chunk.unit.id, token, { type: "playable", files: ["manifest.mpd"] });
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as Envelope).error.message).toMatch(/never stored: manifest.mpd/);
     const second = await claimUnit(deps, runner);
     expect(second?.unit).toMatchObject({ kind: "chunk", sequence: 1 });
     if (!second) throw new Error("no second chunk");
-    expect(await completeUnit(deps, second, { result: firstChunkResult(true) })).toBe("unit_done");
+    await storeFirstChunkFiles(deps, video.id, second.job.version);
+    const other = await unitEvent(second.unit.id, await unitToken(second.unit, runner.id), {
+      type: "playable",
+      files: ["manifest.mpd"],
+    });
+    expect(other.status).toBe(409);
+    expect(await videoJson(video.id)).toMatchObject({ status: "processing", playable: false, dash_url: null });
+  });
+
+  it("is not playable from a first chunk done without saying so", async () => {
+    const { deps } = testDeps(CHUNKED_SETTINGS);
+    const { video, done } = await firstChunkRunning(deps);
+    await done();
     expect(await videoJson(video.id)).toMatchObject({ status: "processing", playable: false, dash_url: null });
   });
 
   it("serves the predicted manifests from the version being made, revalidated on every use, then the finished ones", async () => {
     const { deps } = testDeps(CHUNKED_SETTINGS);
-    const { video, job, runner, finish } = await firstChunkRunning(deps, 2);
-    await finish();
+    const { video, job, runner, playable, done } = await firstChunkRunning(deps, 2);
+    await playable();
     const mpd = await get(`/v/${video.id}/manifest.mpd`);
     expect(mpd.status).toBe(200);
     expect(mpd.headers.get("cache-control")).toBe("public, no-cache");
@@ -93,6 +114,7 @@ describe("a chunked video whose start is stored", () => {
     expect(await master.text()).toContain(`${job.version}/media_0.m3u8`);
 
     // The rest is encoded; finalize stores the finished manifests and publishes the version.
+    await done();
     for (let claim = await claimUnit(deps, runner); claim; claim = await claimUnit(deps, runner)) {
       if (claim.unit.kind !== "finalize") {
         await completeUnit(deps, claim, { result: {} });
@@ -123,8 +145,8 @@ describe("a chunked video whose start is stored", () => {
 
   it("serves its stored segments as final and waits for one being encoded, answering it once stored", async () => {
     const { deps } = testDeps(CHUNKED_SETTINGS);
-    const { video, job, finish } = await firstChunkRunning(deps);
-    await finish();
+    const { video, job, playable } = await firstChunkRunning(deps);
+    await playable();
     const stored = await get(`/v/${video.id}/${job.version}/chunk-0-00001.m4s`);
     expect(stored.status).toBe(200);
     expect(stored.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
@@ -142,8 +164,8 @@ describe("a chunked video whose start is stored", () => {
 
   it("answers 503 with Retry-After for a segment not stored in time, and moves the chunk making it to the front", async () => {
     const { deps } = testDeps(CHUNKED_SETTINGS);
-    const { video, job, runner, finish } = await firstChunkRunning(deps, 4);
-    await finish();
+    const { video, job, runner, playable } = await firstChunkRunning(deps, 4);
+    await playable();
     // Segment 10 (36–40 s): the third chunk (28–48 s).
     const res = await get(
       `/v/${video.id}/${job.version}/chunk-0-00010.m4s`,
@@ -168,8 +190,8 @@ describe("a chunked video whose start is stored", () => {
 
   it("plays no more once its job failed, and a ready video's missing segment is 404 at once", async () => {
     const { deps } = testDeps({ ...CHUNKED_SETTINGS, UNIT_MAX_ATTEMPTS: "1" });
-    const { video, job, runner, finish } = await firstChunkRunning(deps);
-    await finish();
+    const { video, job, runner, playable } = await firstChunkRunning(deps);
+    await playable();
     const second = await claimUnit(deps, runner);
     if (!second) throw new Error("no second chunk");
     expect(await failUnit(deps, second, { code: "transcode_failed", message: "ffmpeg went wrong" })).toBe("failed");
