@@ -10,14 +10,21 @@
  *   Runners take units as the scheduler hands them out: the first chunk, the audio, then the rest
  *   in order.
  *
+ * - through `npm start`, the time from an upload's end (the classic endpoint's answer) to the
+ *   video's first playable moment: `ready` for the one-pass encode, `playable` (still
+ *   processing) for the chunked one, each on a platform of its own with its one local runner,
+ *   the same 2-minute 1080p upload (40 s with BENCH_QUICK), CHUNK_SECONDS at its default.
+ *
  * BENCH_QUICK=1 uses the first 40 s and 16 s chunks. TRANSCODER_X264_PRESET applies, as in the
  * service.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { signUp, startPlatform, uniqueName } from "../test/support/platform.ts";
+import { makeLongClip, uploadVideo } from "../test/support/videos.ts";
 import { ensureFixtures, fixture } from "../test/transcoder/fixtures.ts";
 import { type ChunkingOptions, planChunks } from "../transcoder/chunked/plan.ts";
 import { startAudioEncode, startChunkEncode, type UnitOutput } from "../transcoder/chunked/run.ts";
@@ -158,8 +165,69 @@ export async function benchChunked(options: { quick: boolean }) {
       ["wall ratio 2 runners / 1 runner", `${fmt(double.wallMs / single.wallMs, 3)} (target ≤ 0.55)`],
       ["encode speed, 1 thread", `${fmt((setup.duration ?? 0) / (single.wallMs / 1000), 2)}× realtime`],
     ]);
-    return { cpuRatio: chunkedCpu / oneCpu, wallRatio: double.wallMs / single.wallMs };
+    const playable = await benchTimeToPlayable(options);
+    return { cpuRatio: chunkedCpu / oneCpu, wallRatio: double.wallMs / single.wallMs, ...playable };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The time-to-playable part of `npm run bench -- chunked`. */
+export async function benchTimeToPlayable(options: { quick: boolean }) {
+  const scratch = await mkdtemp(join(tmpdir(), "streambuddy-bench-playable-"));
+  try {
+    const playable = await timesToPlayable(scratch, options.quick ? 40 : 120);
+    printTable("time from upload to first playable, through npm start (one local runner)", [
+      ["upload", `${playable.seconds} s of 1080p30 (${fmt(playable.megabytes, 1)} MB), classic endpoint`],
+      [
+        "one-pass: ready (plays)",
+        `${fmt(playable.onePass.playable, 1)} s after the upload (ready at ${fmt(playable.onePass.ready, 1)} s)`,
+      ],
+      [
+        "chunked: playable, processing",
+        `${fmt(playable.chunked.playable, 1)} s after the upload (ready at ${fmt(playable.chunked.ready, 1)} s)`,
+      ],
+      ["ratio chunked/one-pass, to playable", fmt(playable.chunked.playable / playable.onePass.playable, 3)],
+      ["ratio chunked/one-pass, to ready", fmt(playable.chunked.ready / playable.onePass.ready, 3)],
+    ]);
+    return {
+      playableRatio: playable.chunked.playable / playable.onePass.playable,
+      readyRatio: playable.chunked.ready / playable.onePass.ready,
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Seconds from the upload's answer until the video plays (`playable` or `ready`), and until it is ready. */
+async function uploadToPlayable(env: Record<string, string>, clip: string) {
+  const platform = await startPlatform({
+    apiPort: 18871,
+    transcoderPort: 18872,
+    env: { VAR_RATE_LIMIT_ENABLED: "false", ...env },
+  });
+  try {
+    const account = await signUp(platform.apiUrl, uniqueName("playable"));
+    const video = await uploadVideo(platform.apiUrl, account, clip, "Time to playable");
+    const t0 = performance.now();
+    let playable: number | null = null;
+    for (;;) {
+      const res = await fetch(`${platform.apiUrl}/api/videos/${video.id}/`, { headers: account.auth });
+      const v = (await res.json()) as { status: string; playable: boolean };
+      if (v.status === "failed") throw new Error(`video ${video.id} failed`);
+      if (v.playable && playable === null) playable = (performance.now() - t0) / 1000;
+      if (v.status === "ready") return { playable: playable ?? 0, ready: (performance.now() - t0) / 1000 };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await platform.stop();
+  }
+}
+
+async function timesToPlayable(scratch: string, seconds: number) {
+  const clip = makeLongClip(join(scratch, `upload-${seconds}s.mp4`), { seconds, width: 1920, height: 1080 });
+  const megabytes = (await stat(clip)).size / 1e6;
+  const onePass = await uploadToPlayable({ VAR_CHUNKED_ENCODING: "false" }, clip);
+  const chunked = await uploadToPlayable({ VAR_CHUNKED_ENCODING: "true" }, clip);
+  return { seconds, megabytes, onePass, chunked };
 }
