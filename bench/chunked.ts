@@ -32,8 +32,8 @@ import { buildEncodeCommand, type EncodePlan, planEncode } from "../transcoder/e
 import { probeMedia, startFfmpeg } from "../transcoder/ffmpeg.ts";
 import { settingsFromEnv } from "../transcoder/settings.ts";
 import { assessSource } from "../transcoder/source.ts";
+import { selfAndChildrenCpuMs } from "./cpu.ts";
 import { fmt, printTable } from "./lib.ts";
-import { selfAndChildrenCpuMs } from "./transcode.ts";
 
 const run = promisify(execFile);
 

@@ -68,6 +68,8 @@ export async function sideBySide(
   return { a: median(as), b: median(bs) };
 }
 
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
 export const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 export function printTable(title: string, rows: [string, string][]) {

@@ -4,8 +4,9 @@
  */
 import { benchBurst } from "./burst.ts";
 import { benchChunked } from "./chunked.ts";
+import { benchDirect } from "./direct.ts";
 import { benchHealthz } from "./healthz.ts";
-import { benchPlayback } from "./playback.ts";
+import { benchPlayback, benchPlaybackStorage } from "./playback.ts";
 import { benchRateLimit } from "./rate-limit.ts";
 import { benchQuality, benchTranscode } from "./transcode.ts";
 import { benchUploads } from "./uploads.ts";
@@ -14,12 +15,14 @@ const quick = process.env.BENCH_QUICK === "1";
 const entries: Record<string, () => Promise<unknown>> = {
   healthz: () => benchHealthz({ requests: quick ? 500 : 3000, concurrency: 16, rounds: quick ? 3 : 5 }),
   playback: () => benchPlayback({ requests: quick ? 500 : 2000, concurrency: 16, rounds: quick ? 3 : 5 }),
+  "playback-s3": () => benchPlaybackStorage({ requests: quick ? 500 : 2000, concurrency: 16, rounds: quick ? 3 : 5 }),
   uploads: () =>
     benchUploads({
       throughputBytes: (quick ? 256 : 1024) * 1024 * 1024,
       rounds: quick ? 1 : 3,
       memorySizes: quick ? [256 * 1024 * 1024, 1024 ** 3] : [1024 ** 3, 4 * 1024 ** 3],
     }),
+  direct: () => benchDirect({ bytes: (quick ? 256 : 1024) * 1024 * 1024, rounds: 3 }),
   "rate-limit": () => benchRateLimit({ requests: quick ? 500 : 3000, concurrency: 16, rounds: quick ? 3 : 5 }),
   quality: () => benchQuality(),
   transcode: () => benchTranscode({ rounds: quick ? 1 : 2 }),

@@ -7,7 +7,7 @@
 
 import type { TranscodeJob } from "../shared/protocol.ts";
 import { runTranscodeJob } from "../transcoder/pipeline.ts";
-import { selfAndChildrenCpuMs } from "./transcode.ts";
+import { selfAndChildrenCpuMs } from "./cpu.ts";
 
 const job = JSON.parse(process.argv[2] ?? "{}") as TranscodeJob;
 let state = "accepted";

@@ -12,8 +12,8 @@
  *
  * TRANSCODER_X264_PRESET applies to both, as it does to the service.
  */
-import { execFile, spawn, spawnSync } from "node:child_process";
-import { createReadStream, readFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,27 +29,10 @@ import { parseMpd } from "../transcoder/manifest.ts";
 import { runTranscodeJob } from "../transcoder/pipeline.ts";
 import { settingsFromEnv } from "../transcoder/settings.ts";
 import { assessSource } from "../transcoder/source.ts";
+import { selfAndChildrenCpuMs } from "./cpu.ts";
 import { fmt, printTable } from "./lib.ts";
 
 const run = promisify(execFile);
-
-const clockTicks = (() => {
-  const n = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
-})();
-
-/**
- * CPU milliseconds (user + system) of this process plus the children it has waited for, from
- * /proc/self/stat (Linux): a delta around a child's life is that child's CPU, its own children
- * included.
- */
-export function selfAndChildrenCpuMs(): number {
-  const text = readFileSync("/proc/self/stat", "utf8");
-  // After "pid (comm) ": state is fields[0]; utime, stime, cutime, cstime are fields[11..14].
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-  return (ticks / clockTicks) * 1000;
-}
 
 const mb = (bytes: number) => `${fmt(bytes / 1e6, 1)} MB`;
 const mbps = (bitsPerSecond: number) => `${fmt(bitsPerSecond / 1e6, 2)} Mbit/s`;
@@ -209,7 +192,9 @@ async function measureDownloads(dir: string): Promise<Measured & { bytes: number
     const cpu0 = selfAndChildrenCpuMs();
     const t0 = performance.now();
     const made = await makeDownloads({
-      files: await readdir(dir),
+      files: new Map(
+        await Promise.all((await readdir(dir)).map(async (n) => [n, (await stat(join(dir, n))).size] as const)),
+      ),
       renditions,
       dir: scratch,
       store,

@@ -10,14 +10,14 @@
 import { join } from "node:path";
 import { type RunningWorker, root, signUp, startWrangler } from "../test/support/platform.ts";
 import { type IsolateInspector, inspectIsolate } from "./isolate.ts";
-import { fmt, printTable } from "./lib.ts";
+import { fmt, median, printTable } from "./lib.ts";
 import { peakRss } from "./memory.ts";
 
 const MiB = 1024 * 1024;
 const CHUNK = 50 * MiB;
 
 /** Deterministic bytes that start like an MP4; `at` is the offset of the first byte. */
-function block(at: number, size: number): Uint8Array<ArrayBuffer> {
+export function block(at: number, size: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   const pattern = new Uint32Array(out.buffer, 0, Math.floor(size / 4));
   for (let i = 0; i < pattern.length; i++) pattern[i] = (at / 4 + i) * 2654435761;
@@ -28,7 +28,7 @@ function block(at: number, size: number): Uint8Array<ArrayBuffer> {
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 /** Uploads `size` bytes through tus; `progress.bytes` follows the PATCHes as they are answered. */
-async function tusUpload(url: string, key: string, size: number, progress = { bytes: 0 }): Promise<number> {
+export async function tusUpload(url: string, key: string, size: number, progress = { bytes: 0 }): Promise<number> {
   const auth = { authorization: `Token ${key}`, "tus-resumable": "1.0.0" };
   const created = await fetch(`${url}/api/uploads/`, {
     method: "POST",
@@ -127,9 +127,8 @@ async function barePut(
   return (performance.now() - started) / 1000;
 }
 
-const quiet = ["--var", "LOG_LEVEL:error", "--var", "RATE_LIMIT_ENABLED:false"];
+export const quiet = ["--var", "LOG_LEVEL:error", "--var", "RATE_LIMIT_ENABLED:false"];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mib = (bytes: number) => `${fmt(bytes / MiB)} MiB`;
 
 export async function benchUploads(options: { throughputBytes: number; rounds: number; memorySizes: number[] }) {

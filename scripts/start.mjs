@@ -16,7 +16,10 @@
 // runs locally, default 60), RUNNER_CONCURRENCY (units the local runner works on at once, default
 // 1), LOCAL_RUNNER=0 (no local runner: units wait for runners started by hand), and
 // VAR_<NAME>=value to set a Worker setting for this run (like .dev.vars). End-to-end tests use
-// them to run an isolated copy.
+// them to run an isolated copy. With STORAGE_BACKEND=s3 (in .dev.vars or as VAR_STORAGE_BACKEND)
+// and neither S3_ENDPOINT nor S3_ACCESS_KEY_ID set, it also runs a local S3-compatible server
+// (s3rver, test/s3-server.ts) on S3_PORT (default 8789), keeping its objects in STATE_DIR/s3, and
+// points the Worker at it: the S3 backend tried with no bucket of one's own.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +44,25 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 const extraVars = Object.entries(process.env)
   .filter(([k]) => k.startsWith("VAR_"))
   .flatMap(([k, v]) => ["--var", `${k.slice(4)}:${v}`]);
+const s3Port = Number(process.env.S3_PORT ?? 8789);
+
+/** The Worker setting `name` for this run: VAR_<name>, else .dev.vars, else undefined. */
+function workerSetting(name) {
+  if (process.env[`VAR_${name}`] !== undefined) return process.env[`VAR_${name}`];
+  let text = "";
+  try {
+    text = readFileSync(join(root, ".dev.vars"), "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m?.[1] === name) return m[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return undefined;
+}
+const localS3 =
+  workerSetting("STORAGE_BACKEND") === "s3" && !workerSetting("S3_ENDPOINT") && !workerSetting("S3_ACCESS_KEY_ID");
 
 const colors = { api: "\x1b[36m", runner: "\x1b[35m", start: "\x1b[33m" };
 const useColor = process.stdout.isTTY;
@@ -107,7 +129,11 @@ const portInUse = (port) =>
     probe.once("error", (err) => done(err.code === "EADDRINUSE" || err.code === "EACCES"));
     probe.listen(port, "127.0.0.1", () => probe.close(() => done(false)));
   });
-for (const [name, port] of [["API_PORT", apiPort], ...(withRunner ? [["TRANSCODER_PORT", transcoderPort]] : [])]) {
+for (const [name, port] of [
+  ["API_PORT", apiPort],
+  ...(withRunner ? [["TRANSCODER_PORT", transcoderPort]] : []),
+  ...(localS3 ? [["S3_PORT", s3Port]] : []),
+]) {
   if (await portInUse(port)) {
     refuse(
       `port ${port} (${name}) is already in use, perhaps by another StreamBuddy (http://127.0.0.1:${port}/healthz); ` +
@@ -202,6 +228,26 @@ async function stop(code = 0) {
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(0));
 
+const s3Vars = [];
+if (localS3) {
+  // In this process: it stops when npm start does.
+  const { startS3TestServer, S3_TEST_ACCESS_KEY_ID, S3_TEST_SECRET_ACCESS_KEY } = await import("../test/s3-server.ts");
+  const bucket = workerSetting("S3_BUCKET") || "streambuddy-media";
+  const directory = join(stateDir, "s3");
+  mkdirSync(directory, { recursive: true });
+  const s3 = await startS3TestServer({ port: s3Port, directory, bucket });
+  for (const [k, v] of Object.entries({
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: bucket,
+    S3_FORCE_PATH_STYLE: "true",
+    S3_ACCESS_KEY_ID: S3_TEST_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: S3_TEST_SECRET_ACCESS_KEY,
+  })) {
+    s3Vars.push("--var", `${k}:${v}`);
+  }
+  say(`local S3-compatible server: ${s3.endpoint}/${bucket}/ (objects in ${directory})`);
+}
+
 if (withRunner) {
   run(
     "runner",
@@ -230,6 +276,7 @@ run(
     "--var",
     `PUBLIC_BASE_URL:http://127.0.0.1:${apiPort}`,
     ...extraVars,
+    ...s3Vars,
   ],
   { CI: "true" },
 );

@@ -57,13 +57,20 @@ interface Probe {
   headers: { "content-length"?: string; "transfer-encoding"?: string };
 }
 
-export async function startS3TestServer(options: { port?: number; directory?: string } = {}): Promise<S3TestServer> {
+/**
+ * Starts the server: on `port` (default: any free one), keeping objects in `directory` (default: a
+ * temporary one, removed on close), with one bucket (default {@link S3_TEST_BUCKET}). `npm start`
+ * runs it too, for trying the S3 backend with no bucket of one's own.
+ */
+export async function startS3TestServer(
+  options: { port?: number; directory?: string; bucket?: string } = {},
+): Promise<S3TestServer> {
   const directory = options.directory ?? mkdtempSync(path.join(tmpdir(), "streambuddy-s3-"));
   const s3 = new S3rverServer({
     silent: true,
     directory,
     vhostBuckets: false,
-    configureBuckets: [{ name: S3_TEST_BUCKET }],
+    configureBuckets: [{ name: options.bucket ?? S3_TEST_BUCKET }],
   });
   await s3.configureBuckets();
   // Before the router, after s3rver's own request handling (logging, XML answers, path rewriting).

@@ -1,6 +1,8 @@
-import { mkdtemp, open, rm, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OUTPUT_FILE_NAME } from "../shared/protocol.ts";
 import { type EncodedFixture, encodeFixture, muxDownloads } from "../test/transcoder/encode-fixture.ts";
@@ -12,8 +14,11 @@ import {
   buildDownloadCommand,
   DOWNLOAD_FILE_NAME,
   downloadFileName,
+  makeDownloads,
   representationParts,
+  type StoredFiles,
 } from "./downloads.ts";
+import { parseMpd } from "./manifest.ts";
 
 describe("download commands", () => {
   it("orders a Representation's parts: init segment, then media segments by number", () => {
@@ -151,5 +156,81 @@ describe("downloads from the stored segments (real ffmpeg)", () => {
     ])) as unknown as Probe;
     expect(probe.streams.map((s) => s.codec_type)).toEqual(["video"]);
     expect(Number(probe.format.duration)).toBeCloseTo(6, 1);
+  });
+});
+
+describe("makeDownloads: reading the stored segments back (real ffmpeg)", () => {
+  let dir: string;
+  let encoded: EncodedFixture;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "streambuddy-make-downloads-"));
+    encoded = await encodeFixture(fixture("small-720p.mp4"), dir, { maxHeight: 720 });
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** Storage over the encode's directory; `broken` names a part that cannot be read. */
+  const storage = (broken: string | null) => {
+    const stored = new Map<string, Buffer>();
+    const store: StoredFiles = {
+      async openFile(name) {
+        if (name === broken) {
+          // The first bytes arrive, then the read fails: a connection lost midway.
+          return new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(new Uint8Array(100));
+              c.error(new Error("connection reset"));
+            },
+          });
+        }
+        return Readable.toWeb(createReadStream(join(dir, name))) as ReadableStream<Uint8Array>;
+      },
+      async putFileFrom(name, path) {
+        stored.set(name, await readFile(path));
+      },
+    };
+    return { store, stored };
+  };
+
+  const run = async (broken: string | null) => {
+    const renditions = parseMpd(await readFile(join(dir, "manifest.mpd"), "utf8")).representations.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      width: r.width,
+      height: r.height,
+      bandwidth: 1,
+      codecs: r.codecs,
+    }));
+    const { store, stored } = storage(broken);
+    const scratch = join(dir, `scratch-${broken ?? "none"}`);
+    await mkdir(scratch);
+    const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const sizes = new Map(
+      await Promise.all(encoded.files.map(async (n) => [n, (await stat(join(dir, n))).size] as const)),
+    );
+    const made = await makeDownloads({
+      files: sizes,
+      renditions,
+      dir: scratch,
+      store,
+      signal: new AbortController().signal,
+      log: (msg, fields) => logs.push({ msg, fields }),
+    });
+    return { made, stored, logs, leftover: await readdir(scratch) };
+  };
+
+  it("makes every download, largest rung first, and leaves no scratch file", async () => {
+    const { made, stored, leftover } = await run(null);
+    expect(made).toEqual(["download-720p.mp4", "download-480p.mp4", "download-audio.m4a"]);
+    expect([...stored.keys()]).toEqual(made);
+    expect(leftover).toEqual([]);
+  });
+
+  it("leaves out a download whose segment cannot be read midway, instead of storing a shorter file", async () => {
+    // Representation 1 is the 480p rung; its second segment fails after its first bytes.
+    const { made, logs, leftover } = await run("chunk-1-00002.m4s");
+    expect(made).toEqual(["download-720p.mp4", "download-audio.m4a"]);
+    expect(logs.find((l) => l.msg === "download not made")?.fields).toMatchObject({ name: "download-480p.mp4" });
+    expect(leftover).toEqual([]);
   });
 });

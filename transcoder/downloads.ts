@@ -90,31 +90,45 @@ export interface StoredFiles {
 /**
  * Serves Representation `id` at `/<id>` on 127.0.0.1 as one stream: its init segment, then its
  * media segments in order, each read from storage as the previous one is sent. A part that cannot
- * be read cuts the stream, so ffmpeg fails instead of writing a shorter file.
+ * be read cuts the stream short of its announced length and is remembered: ffmpeg may still
+ * write a (shorter) file from what it got, which is then thrown away.
  */
-async function serveJoined(files: readonly string[], store: StoredFiles, signal: AbortSignal) {
+async function serveJoined(files: ReadonlyMap<string, number>, store: StoredFiles, signal: AbortSignal) {
+  // Parts that could not be read since the last look: whatever ffmpeg made of a stream cut
+  // short is not a download.
+  const unread: string[] = [];
   const server = createServer((req, res) => {
     const id = decodeURIComponent((req.url ?? "/").slice(1));
     let parts: string[];
     try {
-      parts = representationParts(files, id);
+      parts = representationParts([...files.keys()], id);
     } catch {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": "video/mp4" });
-    void (async () => {
+    // The length up front: a stream cut short is then an error to ffmpeg, not a shorter file.
+    const length = parts.reduce((sum, name) => sum + (files.get(name) ?? 0), 0);
+    res.writeHead(200, { "content-type": "video/mp4", "content-length": String(length) });
+    // One pipeline for the whole stream: back-pressure from ffmpeg reaches the reads, and a part
+    // that fails (or ffmpeg hanging up) ends it all.
+    async function* joined() {
       for (const name of parts) {
-        if (res.destroyed) return;
-        await pipeline(Readable.fromWeb((await store.openFile(name, signal)) as never), res, { end: false });
+        try {
+          yield* Readable.fromWeb((await store.openFile(name, signal)) as never);
+        } catch (err) {
+          unread.push(`${name} (${err instanceof Error ? err.message : String(err)})`);
+          throw err;
+        }
       }
-      res.end();
-    })().catch(() => res.destroy());
+    }
+    pipeline(Readable.from(joined()), res).catch(() => res.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: (id: string) => `http://127.0.0.1:${port}/${encodeURIComponent(id)}`,
+    /** The parts that could not be read since the last call. */
+    takeUnread: () => unread.splice(0),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -124,8 +138,8 @@ async function serveJoined(files: readonly string[], store: StoredFiles, signal:
 }
 
 export interface MakeDownloadsOptions {
-  /** Every file the encode stored (the segments' names). */
-  files: readonly string[];
+  /** Every file the encode stored, with its size in bytes (the segments among them). */
+  files: ReadonlyMap<string, number>;
   /** The encode's Representations: an MP4 is made per video rung, the M4A from the audio. */
   renditions: readonly EncodedRendition[];
   /** Scratch directory for the output being made. */
@@ -165,7 +179,10 @@ export async function makeDownloads(options: MakeDownloadsOptions): Promise<stri
       options.onStep?.(i, steps.length);
       const out = join(dir, step.name);
       try {
+        server.takeUnread();
         await runFfmpegArgs(step.args(out), signal);
+        const unread = server.takeUnread();
+        if (unread.length > 0) throw new Error(`could not read ${unread.join(", ")}`);
         await options.store.putFileFrom(step.name, out, signal);
         stored.push(step.name);
       } catch (err) {

@@ -23,6 +23,7 @@ import {
 import { JobFailure } from "./failure.ts";
 import { finishHlsMaster, finishHlsMediaPlaylist, parseMpd, peakBitrate, setMpdBandwidths } from "./manifest.ts";
 import {
+  makeSheets,
   STORYBOARD_SHEET_NAME,
   STORYBOARD_VTT_NAME,
   type StoryboardPlan,
@@ -159,7 +160,8 @@ export async function finalizeOutputs(options: FinalizeOptions): Promise<Finaliz
 }
 
 /**
- * Stores the storyboard's sheets and thumbnails (a few at a time) and its index; returns the
+ * Tiles the storyboard's frames into sheets, stores the sheets and thumbnails (a few at a time)
+ * and its index; returns the
  * layout the `completed` event announces, or undefined when ffmpeg wrote no sheet.
  */
 async function storeStoryboard(
@@ -168,6 +170,7 @@ async function storeStoryboard(
   options: NonNullable<FinalizeOptions["storyboard"]>,
 ): Promise<Storyboard | undefined> {
   const { plan, duration, concurrency } = options;
+  await makeSheets(plan, dir);
   const images = (await readdir(dir)).filter((n) => STORYBOARD_SHEET_NAME.test(n) || THUMBNAIL_NAME.test(n));
   if (!images.some((n) => STORYBOARD_SHEET_NAME.test(n))) return undefined;
   const waiting = [...images];

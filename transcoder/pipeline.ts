@@ -128,7 +128,7 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
     });
     // The downloads come from the stored segments, as they would for an encode in parts.
     const downloads = await makeDownloads({
-      files: [...uploader.uploaded.keys()],
+      files: uploader.uploaded,
       renditions: outputs.renditions,
       dir: scratch,
       store: api,

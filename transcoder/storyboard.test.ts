@@ -11,8 +11,10 @@ import { planEncode } from "./encode.ts";
 import { commandLine, type FfmpegCommandSpec, startFfmpeg } from "./ffmpeg.ts";
 import type { SourceInfo } from "./source.ts";
 import {
+  makeSheets,
   planStoryboard,
   type StoryboardPlan,
+  sheetCommand,
   storyboardInterval,
   storyboardVtt,
   thumbnailFrameAt,
@@ -91,13 +93,15 @@ describe("withStoryboard", () => {
   it("branches two more outputs off the encode's split: sheets and thumbnails", () => {
     const spec = withStoryboard(base, planStoryboard(plan, 60), "/out");
     expect(spec.filterGraph).toContain("split=6[s0][s1][s2][sp][sbin][thin]");
+    // Frames only: tiling in the encode would hold back ffmpeg's progress until a sheet is full.
     expect(spec.filterGraph).toContain(
-      "[sbin]fps=fps=1/2:start_time=0:round=up,scale=160:90:flags=bicubic,setsar=1,tile=10x10:init_padding=0[sb]",
+      "[sbin]fps=fps=1/2:start_time=0:round=up,scale=160:90:flags=bicubic,setsar=1[sb]",
     );
+    expect(spec.filterGraph).not.toContain("tile=");
     expect(spec.filterGraph).toContain("[thin]fps=fps=1/2:start_time=0:round=up,split=2[tw0][tw1]");
     expect(spec.outputs.map((o) => o.target)).toEqual([
       "/out/manifest.mpd",
-      "/out/storyboard-%d.jpg",
+      "/out/sbframe-%d.bmp",
       "/out/thumb-320-%d.jpg",
       "/out/thumb-640-%d.jpg",
     ]);
@@ -107,10 +111,13 @@ describe("withStoryboard", () => {
   it("numbers a chunk's sheets and thumbnails globally", () => {
     const sb = planStoryboard(planEncode(source(1920, 1080, 600), 1080), 600, { start: 204, end: 208 });
     const spec = withStoryboard(base, sb, "/out");
-    expect(spec.filterGraph).toContain("tile=10x10:init_padding=2[sb]");
-    expect(spec.outputs[1]).toMatchObject({ target: "/out/storyboard-%d-102.jpg" });
-    expect(spec.outputs[1]?.options.slice(-2)).toEqual(["-start_number", "1"]);
+    expect(spec.outputs[1]).toMatchObject({ target: "/out/sbframe-%d.bmp" });
+    expect(spec.outputs[1]?.options).toEqual(expect.arrayContaining(["-start_number", "102"]));
     expect(spec.outputs[2]?.options.slice(-2)).toEqual(["-start_number", "102"]);
+    const tiling = sheetCommand(sb, "/out").join(" ");
+    expect(tiling).toContain("-start_number 102 -i /out/sbframe-%d.bmp");
+    expect(tiling).toContain("tile=10x10:init_padding=2");
+    expect(tiling).toContain("-start_number 1 /out/storyboard-%d-102.jpg");
   });
 });
 
@@ -222,7 +229,8 @@ describe("storyboard and thumbnails from the encode's decode (real ffmpeg)", () 
       },
     });
     duration = encoded.source.duration ?? 0;
-    files = encoded.files;
+    await makeSheets(sb, dir);
+    files = await readdir(dir);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -283,6 +291,7 @@ describe("storyboard and thumbnails from the encode's decode (real ffmpeg)", () 
         chunkDir,
       );
       await startFfmpeg(spec).done;
+      await makeSheets(part, chunkDir);
     }
     const names = (await readdir(chunkDir)).sort();
     expect(names).toEqual(

@@ -1,11 +1,19 @@
 /**
  * Storyboards (seek-bar previews) and thumbnails by time, taken from the encode's own decode:
  * extra filter-graph branches and outputs added to the encode command, so no second decode.
- * Pure functions.
+ * Pure functions, but makeSheets.
+ *
+ * The encode writes the storyboard's frames one by one (small BMPs, `sbframe-<k>.bmp`), and the
+ * sheets are tiled from them once it is done. Tiling in the encode itself would hold back its
+ * progress: ffmpeg reports none until every output has written its first picture, and a sheet is
+ * written only once its 100 frames are in (200 s of video and more), so a long encode would show
+ * no progress for minutes and look stalled.
  *
  *   storyboardInterval(duration)            seconds between frames (2 s for short videos)
  *   planStoryboard(plan, duration, range?)  intervals, tile and thumbnail sizes, first frame
  *   withStoryboard(spec, storyboard, outDir) the encode command with the storyboard outputs added
+ *   sheetCommand(storyboard, dir)           ffmpeg arguments that tile the encode's frames into sheets
+ *   makeSheets(storyboard, dir)             runs it, then removes the frames
  *   storyboardVtt, thumbnailFrameAt, names  the index and lookups, from shared/storyboard-index.ts
  *                                            (re-exported here; the Worker imports them there)
  *
@@ -22,11 +30,13 @@
  *   storyboard-<sheet>-<firstFrame>.jpg    sheets of a chunk starting at frame <firstFrame> > 0
  *   thumb-<width>-<frame>.jpg              one JPEG per thumbnail frame and stored width
  *   storyboard.vtt                         the index
+ * and, in the scratch directory only, `sbframe-<frame>.bmp` until the sheets are made.
  */
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { framesPerSheet, type StoryboardLayout } from "../shared/storyboard-index.ts";
 import type { EncodePlan } from "./encode.ts";
-import type { FfmpegCommandSpec } from "./ffmpeg.ts";
+import { type FfmpegCommandSpec, runFfmpegArgs } from "./ffmpeg.ts";
 
 export {
   STORYBOARD_SHEET_NAME,
@@ -104,8 +114,9 @@ export function planStoryboard(
 
 /**
  * The encode command with the storyboard's branches: the first `split` of the graph gets two
- * more outputs, one for the sheets (`fps`, `scale`, `tile`) and one for the thumbnails (`fps`,
- * then one `scale` per stored width), each written by the image2 muxer with global numbering.
+ * more outputs, one for the storyboard's frames (`fps`, `scale`; {@link makeSheets} tiles them)
+ * and one for the thumbnails (`fps`, then one `scale` per stored width), each written by the
+ * image2 muxer with global numbering.
  * `round=up` makes grid slot k hold the last frame at or before k × interval (the frame shown
  * at that time), where the default would hold the last one before the next slot.
  */
@@ -114,12 +125,10 @@ export function withStoryboard(spec: FfmpegCommandSpec, sb: StoryboardPlan, outD
   if (!split) throw new Error("the encode graph has no split to branch from");
   const count = Number(split[1]);
   const widened = spec.filterGraph.replace(split[0], `split=${count + 2}${split[2]}[sbin][thin]`);
-  const perSheet = framesPerSheet(sb);
   const sizes = sb.thumbnails.sizes;
   const chains = [
     `[sbin]fps=fps=1/${sb.interval}:start_time=${sb.startTime}:round=up,` +
-      `scale=${sb.tileWidth}:${sb.tileHeight}:flags=bicubic,setsar=1,` +
-      `tile=${sb.columns}x${sb.rows}:init_padding=${sb.firstFrame % perSheet}[sb]`,
+      `scale=${sb.tileWidth}:${sb.tileHeight}:flags=bicubic,setsar=1[sb]`,
     `[thin]fps=fps=1/${sb.thumbnails.interval}:start_time=${sb.thumbnailStartTime}:round=up,` +
       `split=${sizes.length}${sizes.map((_, i) => `[tw${i}]`).join("")}`,
     ...sizes.map((s, i) => `[tw${i}]scale=${s.width}:${s.height}:flags=bicubic,setsar=1[th${i}]`),
@@ -134,17 +143,49 @@ export function withStoryboard(spec: FfmpegCommandSpec, sb: StoryboardPlan, outD
     "-start_number",
     String(start),
   ];
-  const sheetPattern = sb.firstFrame === 0 ? "storyboard-%d.jpg" : `storyboard-%d-${sb.firstFrame}.jpg`;
   return {
     ...spec,
     filterGraph: [widened, ...chains].join(";"),
     outputs: [
       ...spec.outputs,
-      { target: join(outDir, sheetPattern), options: image("sb", Math.floor(sb.firstFrame / perSheet), 5) },
+      // Uncompressed, so tiling them later loses nothing (160 × 90 × 3 bytes each, at most 1000).
+      { target: join(outDir, FRAME_PATTERN), options: [...image("sb", sb.firstFrame, 1), "-c:v", "bmp"] },
       ...sizes.map((s, i) => ({
         target: join(outDir, `thumb-${s.width}-%d.jpg`),
         options: image(`th${i}`, sb.firstThumbnail, 3),
       })),
     ],
   };
+}
+
+/** The storyboard frames an encode writes into its scratch directory, before they are tiled. */
+const FRAME_PATTERN = "sbframe-%d.bmp";
+const FRAME_NAME = /^sbframe-\d+\.bmp$/;
+
+/**
+ * ffmpeg arguments that tile the frames of this encode (`sbframe-<k>.bmp` from its first frame
+ * on, in `dir`) into its sheets: frame k in sheet floor(k / 100), cell k mod 100, so a chunk's
+ * sheet starts with the empty cells of the frames before it.
+ */
+export function sheetCommand(sb: StoryboardPlan, dir: string): string[] {
+  const perSheet = framesPerSheet(sb);
+  const sheetPattern = sb.firstFrame === 0 ? "storyboard-%d.jpg" : `storyboard-%d-${sb.firstFrame}.jpg`;
+  return [
+    ...["-hide_banner", "-nostdin", "-loglevel", "error", "-y"],
+    ...["-f", "image2", "-framerate", "1", "-start_number", String(sb.firstFrame), "-i", join(dir, FRAME_PATTERN)],
+    ...["-vf", `tile=${sb.columns}x${sb.rows}:init_padding=${sb.firstFrame % perSheet}`],
+    ...["-q:v", "5", "-f", "image2", "-start_number", String(Math.floor(sb.firstFrame / perSheet))],
+    join(dir, sheetPattern),
+  ];
+}
+
+/** Tiles the encode's frames in `dir` into its sheets and removes the frames; nothing when it wrote none. */
+export async function makeSheets(sb: StoryboardPlan, dir: string, signal?: AbortSignal): Promise<void> {
+  const frames = (await readdir(dir)).filter((n) => FRAME_NAME.test(n));
+  if (frames.length === 0) return;
+  try {
+    await runFfmpegArgs(sheetCommand(sb, dir), signal);
+  } finally {
+    await Promise.all(frames.map((n) => rm(join(dir, n), { force: true })));
+  }
 }

@@ -1,14 +1,16 @@
 /**
  * `npm start` as a terminal uses it: every way of stopping it (Ctrl-C, SIGTERM, the terminal
  * closed) leaves no process and no port behind, and a second start on the same data or ports
- * says what is running instead of disturbing it.
+ * says what is running instead of disturbing it; with the S3 backend chosen and no bucket named,
+ * it runs a local S3-compatible server and stores in it.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { root, startPlatform } from "../support/platform.ts";
+import { root, signUp, startPlatform } from "../support/platform.ts";
+import { ensureFixtures, fixture } from "../transcoder/fixtures.ts";
 
 interface ProcessInfo {
   pid: number;
@@ -111,6 +113,46 @@ describe("stopping npm start", () => {
       }
     },
   );
+});
+
+describe("npm start with STORAGE_BACKEND=s3 and no bucket named", () => {
+  it("runs a local S3-compatible server and stores uploads in it", async () => {
+    ensureFixtures("quick");
+    const platform = await startPlatform({
+      apiPort: 48787,
+      localRunner: false,
+      env: { VAR_STORAGE_BACKEND: "s3", S3_PORT: "48789" },
+    });
+    try {
+      expect(
+        platform.logs.some((l) => l.includes("local S3-compatible server: http://127.0.0.1:48789/streambuddy-media/")),
+      ).toBe(true);
+      const owner = await signUp(platform.apiUrl);
+      const bytes = readFileSync(fixture("small-720p.mp4"));
+      const form = new FormData();
+      form.append("title", "Stored in the local bucket");
+      form.append("file", new Blob([bytes], { type: "video/mp4" }), "clip.mp4");
+      const res = await fetch(`${platform.apiUrl}/api/videos/upload/`, {
+        method: "POST",
+        headers: owner.auth,
+        body: form,
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      // The bucket itself lists the source (s3rver takes unsigned requests).
+      const listing = await (
+        await fetch("http://127.0.0.1:48789/streambuddy-media/?list-type=2&prefix=sources/")
+      ).text();
+      expect(listing).toContain(`<Key>sources/${id}</Key>`);
+      const source = await fetch(`${platform.apiUrl}/api/videos/${id}/source/`, { headers: owner.auth });
+      expect(source.status).toBe(200);
+      expect(Buffer.from(await source.arrayBuffer()).equals(bytes)).toBe(true);
+      // Its objects are kept with the rest of the local state.
+      expect(existsSync(join(platform.stateDir, "s3", "streambuddy-media"))).toBe(true);
+    } finally {
+      await platform.stop();
+    }
+  });
 });
 
 describe("a second npm start", () => {
