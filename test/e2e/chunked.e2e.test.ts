@@ -160,6 +160,25 @@ describe("a long upload, playable while processing", () => {
           `(${meanwhile.progress}%); playback waited at ${JSON.stringify((await dash.waitedAt()).map((t) => Math.round(t)))} s`,
       );
     });
+
+    // The watch page plays it too, with a note of where it stands.
+    await playing(async (page) => {
+      await page.goto(`${platform.apiUrl}/watch?v=${uploaded.slug}`);
+      await page.waitForFunction(() => (document.querySelector("video")?.currentTime ?? 0) > 2, null, {
+        timeout: 60_000,
+      });
+      const note = await page.textContent("#notice");
+      const now = await getVideo(platform.apiUrl, account, id);
+      // Still processing at this point on this machine, unless the encode is unusually quick.
+      if (now.status === "processing") {
+        expect(note).toMatch(
+          /^This video is still processing \(\d+%\): it plays from the start while the rest is encoded\.$/,
+        );
+      } else {
+        expect(now.status).toBe("ready");
+      }
+      console.log(`watch page at ${now.status} (${now.progress}%): "${note}"`);
+    });
   }, 300_000);
 
   it("plays it once ready in hls.js, and in dash.js after a seek near its end", async () => {
