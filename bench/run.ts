@@ -3,6 +3,7 @@
  * here fails the build. `npm run bench -- healthz` runs one entry; BENCH_QUICK=1 runs less.
  */
 import { benchBurst } from "./burst.ts";
+import { benchChunked } from "./chunked.ts";
 import { benchDirect } from "./direct.ts";
 import { benchHealthz } from "./healthz.ts";
 import { benchPlayback, benchPlaybackStorage } from "./playback.ts";
@@ -25,6 +26,7 @@ const entries: Record<string, () => Promise<unknown>> = {
   "rate-limit": () => benchRateLimit({ requests: quick ? 500 : 3000, concurrency: 16, rounds: quick ? 3 : 5 }),
   quality: () => benchQuality(),
   transcode: () => benchTranscode({ rounds: quick ? 1 : 2 }),
+  chunked: () => benchChunked({ quick }),
   burst: () => benchBurst({ uploads: 12, accounts: 3, emptyClaims: quick ? 50 : 200 }),
 };
 

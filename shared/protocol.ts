@@ -54,6 +54,10 @@ export type RunnerJobState = z.infer<typeof RunnerJobStateSchema>;
  * storyboard index (storyboard.vtt), `m4a` the audio download (download-audio.m4a).
  */
 export const OUTPUT_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(mpd|m3u8|m4s|mp4|m4a|jpg|vtt)$/;
+/** A media segment of Representation `$1`, number `$2` (from 1) in the whole video. */
+export const MEDIA_SEGMENT_NAME = /^chunk-(\d+)-(\d+)\.m4s$/;
+/** The init segment of Representation `$1`. */
+export const INIT_SEGMENT_NAME = /^init-(\d+)\.m4s$/;
 
 const CONTENT_TYPES: Record<string, string> = {
   mpd: "application/dash+xml",
@@ -127,6 +131,22 @@ export const JobEventSchema = z.discriminatedUnion("type", [
     storyboard: StoryboardSchema.optional(),
   }),
   z.object({
+    /** A unit that publishes nothing by itself (probe, chunk, audio) is done; its result feeds later units. */
+    type: z.literal("unit_done"),
+    result: z.record(z.string(), z.unknown()),
+    /** Every file the unit PUT, checked as for `completed`. */
+    files: z.array(z.string().regex(OUTPUT_FILE_NAME)).max(100_000),
+  }),
+  z.object({
+    /**
+     * A chunked encode's first chunk, while it runs: the start of the video is stored (the first
+     * chunk of every rung, the audio's first segments) with manifests predicted for the whole of
+     * it, so it plays from now on. `files` is checked as for `completed`; renews the lease.
+     */
+    type: z.literal("playable"),
+    files: z.array(z.string().regex(OUTPUT_FILE_NAME)).min(1).max(10_000),
+  }),
+  z.object({
     type: z.literal("failed"),
     code: z.enum(FAILURE_CODES),
     message: z.string().min(1).max(2000),
@@ -169,9 +189,40 @@ export const ClaimRequestSchema = z.object({
 });
 export type ClaimRequest = z.input<typeof ClaimRequestSchema>;
 
-/** `encode` (the whole video, one pass) today; chunks, the audio track and a finalize step later. */
-export const UNIT_KINDS = ["encode", "chunk", "audio", "finalize"] as const;
+/**
+ * `encode`: the whole video in one pass. Chunked encoding: `probe` (reads the source and says how
+ * many chunks it makes), then one `chunk` per time range (sequence = chunk index) and one
+ * `audio`, then `finalize` (the manifests from their outputs; claimable once all of them are done).
+ */
+export const UNIT_KINDS = ["encode", "probe", "chunk", "audio", "finalize"] as const;
 export type UnitKind = (typeof UNIT_KINDS)[number];
+
+/** The input of every unit of a chunked encode: how to cut it (seconds, multiples of 4). */
+export const ChunkingInputSchema = z.object({
+  firstChunkSeconds: z.number().int().positive(),
+  chunkSeconds: z.number().int().positive(),
+});
+export type ChunkingInput = z.infer<typeof ChunkingInputSchema>;
+
+/** The result of a `probe` unit: what the Worker makes the other units from. */
+export const ProbeResultSchema = z.object({
+  /** The probed source as the transcoder describes it; copied into every later unit's input. */
+  source: z.record(z.string(), z.unknown()),
+  chunks: z.number().int().min(1).max(100_000),
+  audio: z.boolean(),
+  /** The ladder's video rungs: Representations 0 … rungs − 1, and the audio's is `rungs`. */
+  rungs: z.number().int().min(1).max(16).optional(),
+});
+export type ProbeResult = z.infer<typeof ProbeResultSchema>;
+
+/** What a later unit of a chunked encode gets: the chunking, the probed source, and its chunk. */
+export type ChunkedUnitInput = ChunkingInput & {
+  source: Record<string, unknown>;
+  /** For a `chunk` unit: its index. */
+  chunk?: number;
+  /** For `finalize`, added when it is claimed: the results of the job's chunk and audio units. */
+  outputs?: { kind: UnitKind; sequence: number; result: unknown }[];
+};
 
 /** A claimed unit: the job it belongs to, and the lease and token for this attempt. */
 export const UnitAssignmentSchema = TranscodeJobSchema.extend({

@@ -30,9 +30,8 @@ export const POSTER_POSITION = 0.1;
 
 export const INIT_SEGMENT_TEMPLATE = "init-$RepresentationID$.m4s";
 export const MEDIA_SEGMENT_TEMPLATE = "chunk-$RepresentationID$-$Number%05d$.m4s";
-/** A finished media segment (ffmpeg writes `<name>.tmp` and renames it when complete). */
-export const MEDIA_SEGMENT_NAME = /^chunk-(\d+)-(\d+)\.m4s$/;
-export const INIT_SEGMENT_NAME = /^init-(\d+)\.m4s$/;
+// A finished media segment (ffmpeg writes `<name>.tmp` and renames it when complete), and an init segment.
+export { INIT_SEGMENT_NAME, MEDIA_SEGMENT_NAME } from "../shared/protocol.ts";
 /** HLS media playlists, named by ffmpeg's dash muxer. */
 export const HLS_MEDIA_PLAYLIST_NAME = /^media_(\d+)\.m3u8$/;
 
@@ -116,23 +115,37 @@ export interface EncodeCommandOptions {
   x264Preset: string;
 }
 
-/** The ffmpeg command for a plan. Progress is reported on stdout (`-progress pipe:1`). */
-export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptions): FfmpegCommandSpec {
-  const { rungs } = plan;
-  const pre =
-    (plan.deinterlace ? "bwdif=mode=send_frame," : "") +
-    (plan.frameRate ? `fps=${plan.frameRate.num}/${plan.frameRate.den},` : "");
-  const branches = rungs.map((_, i) => `[s${i}]`).join("");
-  const at = plan.poster.at;
-  const graph = [
-    `[0:${plan.videoStreamIndex}]${pre}split=${rungs.length + 1}${branches}[sp]`,
-    ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`),
-    // The first frame too, written over later: ffmpeg reports no progress until every output has
-    // started, and the poster output would otherwise start only 10% into the video.
-    `[sp]select='max(eq(n,0),gte(t,${at})*lt(prev_selected_t,${at}))',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`,
-  ].join(";");
+/** Filters before the split: deinterlacing, then the output frame rate. */
+export const videoPreFilters = (plan: EncodePlan) =>
+  (plan.deinterlace ? "bwdif=mode=send_frame," : "") +
+  (plan.frameRate ? `fps=${plan.frameRate.num}/${plan.frameRate.den},` : "");
 
-  const video = rungs.flatMap((r, i) => [
+/** `[s<i>]` → `[v<i>]`: each rung's scaler. */
+export const rungFilters = (rungs: Rung[]) =>
+  rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`);
+
+/**
+ * `[sp]` → `[poster]`: the branch's first frame, then the first at or after `at` seconds (of the
+ * branch's own timestamps) written over it. The first frame too because ffmpeg reports no
+ * progress until every output has started, and the poster output would otherwise start only
+ * at `at`.
+ */
+export const posterFilter = (plan: EncodePlan, at: number) =>
+  `[sp]select='max(eq(n,0),gte(t,${at})*lt(prev_selected_t,${at}))',scale=${plan.poster.width}:${plan.poster.height},setsar=1[poster]`;
+
+/** Source metadata (camera, location) stays private. */
+export const PRIVACY_OPTIONS = ["-map_metadata", "-1", "-map_chapters", "-1"];
+
+/**
+ * H.264 High with capped CRF per rung and keyframes at least every `keyint` frames plus those
+ * `forceKeyFrames` asks for (an ffmpeg `-force_key_frames` value); no scene-cut keyframes.
+ */
+export function videoCodecOptions(
+  plan: EncodePlan,
+  x264Preset: string,
+  keyframes: { keyint: number; forceKeyFrames: string },
+): string[] {
+  const perRung = plan.rungs.flatMap((r, i) => [
     `-crf:v:${i}`,
     String(r.crf),
     `-maxrate:v:${i}`,
@@ -140,46 +153,81 @@ export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptio
     `-bufsize:v:${i}`,
     String(r.bufsize),
   ]);
-  const hasAudio = plan.audioStreamIndex !== null;
-  const dash = [
-    ...rungs.flatMap((_, i) => ["-map", `[v${i}]`]),
-    ...(hasAudio ? ["-map", `0:${plan.audioStreamIndex}`] : []),
-    // Source metadata (camera, location) stays private.
-    "-map_metadata",
-    "-1",
-    "-map_chapters",
-    "-1",
+  return [
     "-c:v",
     "libx264",
     "-preset",
-    options.x264Preset,
+    x264Preset,
     "-profile:v",
     "high",
     "-pix_fmt",
     "yuv420p",
-    ...video,
+    ...perRung,
     "-g",
-    String(plan.gop),
+    String(keyframes.keyint),
     "-keyint_min",
     String(plan.gop),
     "-sc_threshold",
     "0",
     "-force_key_frames",
-    `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`,
-    ...(hasAudio
-      ? [
-          "-c:a",
-          "aac",
-          "-profile:a",
-          "aac_low",
-          "-b:a",
-          String(AUDIO_BITRATE),
-          "-ac",
-          "2",
-          "-ar",
-          String(AUDIO_SAMPLE_RATE),
-        ]
-      : []),
+    keyframes.forceKeyFrames,
+  ];
+}
+
+/** AAC-LC stereo 48 kHz. */
+export const AUDIO_CODEC_OPTIONS = [
+  "-c:a",
+  "aac",
+  "-profile:a",
+  "aac_low",
+  "-b:a",
+  String(AUDIO_BITRATE),
+  "-ac",
+  "2",
+  "-ar",
+  String(AUDIO_SAMPLE_RATE),
+];
+
+/**
+ * The poster output's options (a JPEG of the `[poster]` branch of {@link posterFilter}): the
+ * selected frames as they are (no frames repeated to fill the gap), each over the one before.
+ */
+export const posterOutputOptions = (at: number) => [
+  ...["-map", "[poster]", "-frames:v", at > 0 ? "2" : "1", "-fps_mode", "passthrough"],
+  ...["-update", "1", "-q:v", "3", "-f", "image2"],
+];
+
+/** ffmpeg's global options for a run that reports progress on stdout (`-progress pipe:1`). */
+export const PROGRESS_GLOBAL_OPTIONS = [
+  "-hide_banner",
+  "-nostdin",
+  "-loglevel",
+  "error",
+  "-nostats",
+  "-progress",
+  "pipe:1",
+];
+
+/** The ffmpeg command for a plan. Progress is reported on stdout (`-progress pipe:1`). */
+export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptions): FfmpegCommandSpec {
+  const { rungs } = plan;
+  const branches = rungs.map((_, i) => `[s${i}]`).join("");
+  const graph = [
+    `[0:${plan.videoStreamIndex}]${videoPreFilters(plan)}split=${rungs.length + 1}${branches}[sp]`,
+    ...rungFilters(rungs),
+    posterFilter(plan, plan.poster.at),
+  ].join(";");
+
+  const hasAudio = plan.audioStreamIndex !== null;
+  const dash = [
+    ...rungs.flatMap((_, i) => ["-map", `[v${i}]`]),
+    ...(hasAudio ? ["-map", `0:${plan.audioStreamIndex}`] : []),
+    ...PRIVACY_OPTIONS,
+    ...videoCodecOptions(plan, options.x264Preset, {
+      keyint: plan.gop,
+      forceKeyFrames: `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`,
+    }),
+    ...(hasAudio ? AUDIO_CODEC_OPTIONS : []),
     "-max_muxing_queue_size",
     "4096",
     "-f",
@@ -203,19 +251,14 @@ export function buildEncodeCommand(plan: EncodePlan, options: EncodeCommandOptio
     "-hls_master_name",
     HLS_MASTER_NAME,
   ];
-  // Selected frames as they are (no frames repeated to fill the gap), each over the one before.
-  const poster = [
-    ...["-map", "[poster]", "-frames:v", at > 0 ? "2" : "1", "-fps_mode", "passthrough"],
-    ...["-update", "1", "-q:v", "3", "-f", "image2"],
-  ];
 
   return {
-    global: ["-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1"],
+    global: PROGRESS_GLOBAL_OPTIONS,
     input: { source: options.input, options: options.inputOptions ?? [] },
     filterGraph: graph,
     outputs: [
       { target: join(options.outDir, MANIFEST_NAME), options: dash },
-      { target: join(options.outDir, POSTER_NAME), options: poster },
+      { target: join(options.outDir, POSTER_NAME), options: posterOutputOptions(plan.poster.at) },
     ],
   };
 }

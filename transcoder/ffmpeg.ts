@@ -7,10 +7,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import ffmpeg from "fluent-ffmpeg";
 import type { ProbedMedia } from "./source.ts";
 
-/** One ffmpeg run: global options, one input, one filter graph, any number of outputs. */
+/** One ffmpeg run: global options, an input (and maybe more), one filter graph, any number of outputs. */
 export interface FfmpegCommandSpec {
   global: string[];
   input: { source: string; options: string[] };
+  /** Inputs 1, 2, …, each with its own options (the same file read again, e.g. for another stream). */
+  moreInputs?: { source: string; options: string[] }[];
   filterGraph: string;
   outputs: { target: string; options: string[] }[];
 }
@@ -22,6 +24,7 @@ export function commandLine(spec: FfmpegCommandSpec): string[] {
     ...spec.input.options,
     "-i",
     spec.input.source,
+    ...(spec.moreInputs ?? []).flatMap((i) => [...i.options, "-i", i.source]),
     "-y",
     "-filter_complex",
     spec.filterGraph,
@@ -99,8 +102,12 @@ export interface RunningFfmpeg {
 export function startFfmpeg(spec: FfmpegCommandSpec, options: FfmpegRunOptions = {}): RunningFfmpeg {
   const command = ffmpeg({ stdoutLines: 20 })
     .input(spec.input.source)
-    .inputOptions(...checkedOptions([...spec.global, ...spec.input.options]))
-    .complexFilter(spec.filterGraph);
+    .inputOptions(...checkedOptions([...spec.global, ...spec.input.options]));
+  for (const more of spec.moreInputs ?? []) {
+    command.input(more.source);
+    if (more.options.length > 0) command.inputOptions(...checkedOptions(more.options));
+  }
+  command.complexFilter(spec.filterGraph);
   for (const output of spec.outputs) command.output(output.target).outputOptions(...checkedOptions(output.options));
 
   let child: ChildProcess | undefined;

@@ -21,10 +21,10 @@ import { makeDownloads } from "./downloads.ts";
 import { buildEncodeCommand, httpInputOptions, planEncode } from "./encode.ts";
 import { runEncodeSession } from "./encode-session.ts";
 import { finalizeOutputs } from "./finalize.ts";
-import { createJobApiClient } from "./job-api.ts";
+import { createJobApiClient, type JobApiClient } from "./job-api.ts";
 import { displaySize } from "./ladder.ts";
 import { inspectSource } from "./probe.ts";
-import { createJobReporter } from "./report.ts";
+import { createJobReporter, type JobReporter } from "./report.ts";
 import { settingsFromEnv, type TranscoderSettings } from "./settings.ts";
 import { planStoryboard, withStoryboard } from "./storyboard.ts";
 import { startUploader } from "./uploader.ts";
@@ -40,16 +40,27 @@ export interface RunContext {
   progressIntervalMs?: number;
 }
 
-export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promise<void> {
-  const settings: TranscoderSettings = { ...settingsFromEnv(process.env), ...ctx.settings };
-  const log = (msg: string, fields?: Record<string, unknown>) => ctx.log(msg, { jobId: job.jobId, ...fields });
-  const api = createJobApiClient(job, { fetch: ctx.fetch, log });
-  const report = createJobReporter(api, {
+/** The run's reporter (report.ts), each progress value also shown in the runner's status. */
+export function createRunReporter(api: JobApiClient, ctx: RunContext, log: RunContext["log"]): JobReporter {
+  return createJobReporter(api, {
     intervalMs: ctx.progressIntervalMs ?? 2000,
     signal: ctx.signal,
     onProgress: (progress) => ctx.onStatus({ progress }),
     log,
   });
+}
+
+/** Reports why the run did not complete (nothing when it was cancelled) and shows how it ended. */
+export async function reportRunEnd(report: JobReporter, ctx: RunContext, err: unknown) {
+  const end = await report.failed(err);
+  ctx.onStatus(end.state === "cancelled" ? { state: "cancelled" } : { state: "failed", error: end.error });
+}
+
+export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promise<void> {
+  const settings: TranscoderSettings = { ...settingsFromEnv(process.env), ...ctx.settings };
+  const log = (msg: string, fields?: Record<string, unknown>) => ctx.log(msg, { jobId: job.jobId, ...fields });
+  const api = createJobApiClient(job, { fetch: ctx.fetch, log });
+  const report = createRunReporter(api, ctx, log);
   // Stops the work when the job fails from another side (an upload that cannot be stored).
   const jobAbort = new AbortController();
   const stopJob = () => jobAbort.abort(ctx.signal.reason);
@@ -137,8 +148,7 @@ export async function runTranscodeJob(job: TranscodeJob, ctx: RunContext): Promi
     });
     ctx.onStatus({ state: "completed", progress: 100, error: null });
   } catch (err) {
-    const end = await report.failed(err);
-    ctx.onStatus(end.state === "cancelled" ? { state: "cancelled" } : { state: "failed", error: end.error });
+    await reportRunEnd(report, ctx, err);
   } finally {
     await report.stop();
     ctx.signal.removeEventListener("abort", stopJob);

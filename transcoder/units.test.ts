@@ -1,7 +1,7 @@
 /**
  * Units claimed from a stand-in Worker and worked for real (ffmpeg) against a stand-in unit API:
- * an encode unit runs through the pipeline, a 410 mid-encode stops it at once, and a kind this
- * runner does not know is refused with a reason.
+ * an encode unit runs through the pipeline, a 410 mid-encode stops it at once, and a probe unit
+ * goes to the chunked encode.
  */
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -99,13 +99,16 @@ describe("an encode unit", () => {
     expect(runner?.status()).toMatchObject({ state: "claiming", running: [] });
   });
 
-  it("refuses a unit of a kind it does not know, saying why", async () => {
-    const { jobApi, finished } = await runnerWithUnit(fixture("silent-640x360.mp4"), "u3");
-    worker?.offer(unitFor(jobApi, "u3", { kind: "finalize" }));
+  it("hands a probe unit to the chunked encode, which answers with the chunks and the probed source", async () => {
+    const { jobApi, finished } = await runnerWithUnit(fixture("small-720p.mp4"), "u3");
+    worker?.offer(unitFor(jobApi, "u3", { kind: "probe", input: { firstChunkSeconds: 8, chunkSeconds: 60 } }));
     const end = await until(finished);
-    expect(end.fields).toMatchObject({ outcome: "failed" });
-    expect(jobApi.events).toEqual([
-      { type: "failed", code: "transcode_failed", message: expect.stringContaining('"finalize" units') },
-    ]);
+    expect(end.fields).toMatchObject({ outcome: "completed" });
+    const done = jobApi.events.find((e) => e.type === "unit_done");
+    expect(done?.type === "unit_done" && done.result).toMatchObject({
+      chunks: 1,
+      audio: true,
+      source: { duration: 10 },
+    });
   });
 });

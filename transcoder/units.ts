@@ -1,11 +1,12 @@
 /**
  * What the runner does with each kind of unit. An `encode` unit is the whole video in one pass:
- * its assignment carries the job as the pipeline needs it. Kinds this runner does not know are
- * refused with a `failed` event that says so, so the video's owner reads why.
+ * its assignment carries the job as the pipeline needs it. `probe`, `chunk`, `audio` and
+ * `finalize` are the units of a chunked encode (transcoder/chunked/units.ts). A claim naming a
+ * kind this runner does not know fails its schema check in the claim loop.
  */
 import type { UnitAssignment } from "../shared/protocol.ts";
-import { createJobApiClient } from "./job-api.ts";
-import { runTranscodeJob } from "./pipeline.ts";
+import { runChunkedUnit } from "./chunked/units.ts";
+import { type RunContext, runTranscodeJob } from "./pipeline.ts";
 import type { Log, UnitContext, UnitWork } from "./runner.ts";
 import type { TranscoderSettings } from "./settings.ts";
 
@@ -19,27 +20,16 @@ export interface UnitWorkOptions {
 export function createUnitWork(options: UnitWorkOptions): UnitWork {
   return async (unit: UnitAssignment, ctx: UnitContext) => {
     const log: Log = (msg, fields) => options.log(msg, { unitId: unit.unitId, ...fields });
-    if (unit.kind === "encode") {
-      await runTranscodeJob(unit, {
-        signal: ctx.signal,
-        fetch: ctx.fetch,
-        onStatus: ctx.onStatus,
-        log,
-        settings: options.settings,
-        progressIntervalMs: options.progressIntervalMs,
-      });
-      return;
-    }
-    const error = {
-      code: "transcode_failed" as const,
-      message: `This runner does not know how to run "${unit.kind}" units; it needs an update.`,
+    const run: RunContext = {
+      signal: ctx.signal,
+      fetch: ctx.fetch,
+      onStatus: ctx.onStatus,
+      log,
+      settings: options.settings,
+      progressIntervalMs: options.progressIntervalMs,
     };
-    log("unit kind not supported", { kind: unit.kind });
-    ctx.onStatus({ state: "failed", error });
-    await createJobApiClient(unit, { fetch: ctx.fetch, log })
-      .postEvent({ type: "failed", ...error }, { signal: ctx.signal })
-      .catch((err: unknown) => {
-        if (!ctx.signal.aborted) log("failed event not delivered", { error: String(err) });
-      });
+    // Anything else is a unit of a chunked encode: probe, chunk, audio, finalize.
+    if (unit.kind === "encode") await runTranscodeJob(unit, run);
+    else await runChunkedUnit(unit, run);
   };
 }

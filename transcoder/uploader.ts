@@ -21,6 +21,8 @@ export interface UploaderOptions {
   maxPendingBytes: number;
   /** A file could not be stored even after retries; the job cannot complete. */
   onFatal?: (error: Error) => void;
+  /** A file is stored. */
+  onStored?: (name: string) => void;
   signal: AbortSignal;
   pollIntervalMs?: number;
 }
@@ -68,6 +70,7 @@ export function startUploader(options: UploaderOptions): Uploader {
     const bytes = body ?? (await readFile(path));
     await options.api.putFile(name, bytes, options.signal);
     uploaded.set(name, bytes.byteLength);
+    options.onStored?.(name);
     await unlink(path).catch(() => {});
   };
 

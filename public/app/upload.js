@@ -365,7 +365,9 @@ function showProcessing(video) {
   const text = {
     uploading: "Waiting for the upload to be confirmed…",
     queued: "Queued: waiting for a transcoder…",
-    processing: `Processing: ${video.progress}%`,
+    processing: video.playable
+      ? `Processing: ${video.progress}%. It can be watched already, from the start.`
+      : `Processing: ${video.progress}%`,
     ready: "Ready to watch.",
     failed: "Processing failed.",
   }[video.status];
@@ -375,7 +377,7 @@ function showProcessing(video) {
   progress.setAttribute("aria-valuetext", text);
   $("#processing-error").textContent = video.error ? video.error.message || video.error.code : "";
   const watch = $("#watch-link");
-  watch.hidden = video.status !== "ready";
+  watch.hidden = video.status !== "ready" && !video.playable;
   watch.href = `/watch?v=${encodeURIComponent(video.slug)}`;
 }
 

@@ -3,7 +3,8 @@
  * quality and captions menus, HLS in the <video> element where only that plays), a seek bar
  * with storyboard previews on hover, and download links when the owner allows them. The owner
  * of a private video gets signed playback URLs in the video's JSON. A video that is not ready
- * yet says where it stands and is looked at again until it is.
+ * yet says where it stands and is looked at again until it is; one that plays while processing
+ * (`playable`) starts playing at once, with a note of its progress until it is ready.
  */
 import { ApiError, describeError } from "./api.js";
 import { formatDate, formatDuration, h, STATUS_TEXT } from "./format.js";
@@ -37,7 +38,9 @@ function showWaiting(video) {
   const text = {
     uploading: "This video is still being uploaded.",
     queued: "This video is still processing: it is queued for a transcoder.",
-    processing: `This video is still processing (${video.progress}%). It plays here as soon as it is ready.`,
+    processing: video.playable
+      ? `This video is still processing (${video.progress}%): it plays from the start while the rest is encoded.`
+      : `This video is still processing (${video.progress}%). It plays here as soon as it is ready.`,
     failed: `This video could not be processed${video.error?.message ? `: ${video.error.message}` : "."}`,
   }[video.status];
   notice.textContent = text ?? STATUS_TEXT[video.status];
@@ -95,10 +98,15 @@ async function play(video) {
 
 function load(video) {
   showDetails(video);
-  if (video.status !== "ready") return showWaiting(video);
-  notice.textContent = "";
-  delete notice.dataset.status;
-  showDownloads(video);
+  if (video.status !== "ready") {
+    showWaiting(video);
+    // A video still processing plays once its start is encoded (`playable`), from the same URLs.
+    if (!video.playable) return;
+  } else {
+    notice.textContent = "";
+    delete notice.dataset.status;
+    showDownloads(video);
+  }
   if (playing) return;
   return play(video).catch((err) => {
     notice.textContent = `The player could not start: ${describeError(err)}`;

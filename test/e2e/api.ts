@@ -30,6 +30,7 @@ export interface VideoState {
   queue_position?: number | null;
   dash_url: string | null;
   hls_url: string | null;
+  playable?: boolean;
 }
 
 export async function getVideo(api: string, account: Account, id: string): Promise<VideoState> {

@@ -22,12 +22,30 @@ export async function player(page: Page, mpd: string, api: string) {
       initialize(v: HTMLVideoElement, u: string, a: boolean): void;
     };
     const errors: string[] = [];
+    const waiting: number[] = [];
     p.on("error", (e: unknown) => errors.push(JSON.stringify(e)));
+    video.addEventListener("waiting", () => waiting.push(video.currentTime));
     p.initialize(video, url, true);
-    Object.assign(window, { sbPlayer: p, sbVideo: video, sbErrors: errors });
+    Object.assign(window, { sbPlayer: p, sbVideo: video, sbErrors: errors, sbWaiting: waiting });
   }, mpd);
   return {
     currentTime: () => page.evaluate(() => (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.currentTime),
+    /** Resolves once playback is past `seconds`. */
+    reach: (seconds: number, timeoutMs = 120_000) =>
+      page.waitForFunction(
+        (t) => (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.currentTime > t,
+        seconds,
+        {
+          timeout: timeoutMs,
+          polling: 100,
+        },
+      ),
+    seek: (seconds: number) =>
+      page.evaluate((t) => {
+        (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.currentTime = t;
+      }, seconds),
+    /** Where playback stopped to wait for data (the video element's `waiting` events), in seconds. */
+    waitedAt: () => page.evaluate(() => (window as unknown as { sbWaiting: number[] }).sbWaiting),
     videoHeight: () => page.evaluate(() => (window as unknown as { sbVideo: HTMLVideoElement }).sbVideo.videoHeight),
     errors: () => page.evaluate(() => (window as unknown as { sbErrors: string[] }).sbErrors),
     heights: () =>

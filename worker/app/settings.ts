@@ -92,6 +92,8 @@ export const SettingsSchema = z
     UNIT_LEASE_SECONDS: wholeNumber(60, 10),
     UNIT_MAX_ATTEMPTS: wholeNumber(3, 1),
     UNIT_MAX_LEASE_EXPIRIES: wholeNumber(5, 1),
+    CHUNKED_ENCODING: flag(false),
+    CHUNK_SECONDS: wholeNumber(60, 8).pipe(z.number().refine((v) => v % 4 === 0, "must be a multiple of 4")),
     CONTAINER_RUNNERS_MAX: wholeNumber(0),
     LOCAL_RUNNER_TOKEN: text("").pipe(
       z
@@ -118,6 +120,8 @@ export const SettingsSchema = z
     PLAYBACK_SIGNING_KEYS: text(""),
     PLAYBACK_TOKEN_TTL_SECONDS: wholeNumber(3600, 60),
     PLAYBACK_TOKEN_MAX_TTL_SECONDS: wholeNumber(24 * 3600, 60),
+    // Below hls.js's 10 s wait for a segment's first byte, so a player retries rather than times out.
+    PLAYBACK_SEGMENT_WAIT_SECONDS: wholeNumber(8).pipe(z.number().max(9, "must be at most 9")),
     LOG_LEVEL: logLevel,
     ADMIN_USERNAMES: text("").transform(list),
     AUTH_KEY_TTL_DAYS: wholeNumber(0),
@@ -181,6 +185,8 @@ export const SettingsSchema = z
       signingKeys: s.PLAYBACK_SIGNING_KEYS || DEV_PLAYBACK_SIGNING_KEYS,
       tokenTtlSeconds: s.PLAYBACK_TOKEN_TTL_SECONDS,
       tokenMaxTtlSeconds: s.PLAYBACK_TOKEN_MAX_TTL_SECONDS,
+      /** How long a request for a segment not stored yet, of a video that plays while processing, waits for it. */
+      segmentWaitSeconds: s.PLAYBACK_SEGMENT_WAIT_SECONDS,
     },
     logLevel: s.LOG_LEVEL,
     /** Users with these usernames are admins (besides those marked is_admin). */
@@ -197,6 +203,10 @@ export const SettingsSchema = z
       leaseSeconds: s.UNIT_LEASE_SECONDS,
       maxAttempts: s.UNIT_MAX_ATTEMPTS,
       maxLeaseExpiries: s.UNIT_MAX_LEASE_EXPIRIES,
+      /** Encode in time chunks any runner can take (probe, chunks, audio, finalize) instead of one `encode` unit. */
+      chunked: s.CHUNKED_ENCODING,
+      /** Seconds of every chunk after the first (8 s); a multiple of the 4 s segment. */
+      chunkSeconds: s.CHUNK_SECONDS,
     },
     runners: {
       /** Transcoder containers the Worker may run at once (0: none, e.g. locally). */

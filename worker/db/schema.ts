@@ -187,6 +187,11 @@ export const jobs = sqliteTable(
     progress: integer("progress").notNull().default(0),
     errorCode: text("error_code"),
     errorMessage: text("error_message"),
+    /**
+     * When the start of this version was stored with manifests for the whole of it (a chunked
+     * encode's first chunk): from then on it plays while the rest is encoded.
+     */
+    playableAt: integer("playable_at", { mode: "timestamp_ms" }),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
     ...timestamps,
   },

@@ -56,11 +56,30 @@ export const embedUrl = (origin: string, videoId: string, token?: string) =>
 /** A caption track's WebVTT file under a playback folder. */
 export const captionUrl = (base: string, lang: string) => `${base}/${captionFileName(lang)}`;
 
-/** Where anyone may play a video: public and unlisted ones that are ready; null otherwise. */
-export function publicPlaybackBase(video: Pick<Video, "id" | "status" | "visibility">, origin: string): string | null {
-  if (video.status !== "ready" || video.visibility === "private") return null;
+/**
+ * Where anyone may play a video: public and unlisted ones that are ready, or that `playsNow`
+ * while processing; null otherwise.
+ */
+export function publicPlaybackBase(
+  video: Pick<Video, "id" | "status" | "visibility">,
+  origin: string,
+  playsNow = video.status === "ready",
+): string | null {
+  if (!playsNow || video.visibility === "private") return null;
   return playbackBase(origin, video.id);
 }
+
+/**
+ * The URLs of a video that plays while it is still processing: its manifests, which name the
+ * whole video; its poster and storyboard are not there yet.
+ */
+export const provisionalUrlsAt = (base: string) =>
+  ({
+    dash_url: `${base}/manifest.mpd`,
+    hls_url: `${base}/master.m3u8`,
+    poster_url: null,
+    storyboard_url: null,
+  }) satisfies PlaybackUrls;
 
 /** Playback URLs of a ready public or unlisted video; private ones get signed URLs. */
 export function publicPlaybackUrls(video: Video, origin: string): PlaybackUrls {

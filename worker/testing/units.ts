@@ -4,12 +4,19 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
-import type { ClaimAnswer, EncodedRendition } from "../../shared/protocol";
+import type { ChunkingInput, ClaimAnswer, EncodedRendition, ProbeResult } from "../../shared/protocol";
 import { DEV_JOB_TOKEN_SECRET } from "../app/settings";
 import { type Video, type WorkUnit, workUnits } from "../db/schema";
 import { createServices } from "../services";
-import { sourceKey } from "../storage/keys";
-import { createUnits, requestTranscode, type TranscodeDeps } from "../transcode/lifecycle";
+import { sourceKey, versionPrefix } from "../storage/keys";
+import {
+  claimUnit,
+  completeUnit,
+  createUnits,
+  requestTranscode,
+  type TranscodeDeps,
+  unitsAfterProbe,
+} from "../transcode/lifecycle";
 import { createRemoteRunner } from "../transcode/runners";
 import { mintUnitToken } from "../transcode/unit-token";
 import { callApp, recordingQueue } from "./api";
@@ -151,4 +158,63 @@ export async function seedClaimedUnit(
   const { unit } = (await res.json()) as ClaimAnswer;
   if (unit.videoId !== seeded.video.id) throw new Error("the claim took another video's unit");
   return { ...seeded, runner, runnerToken, assignment: unit, token: unit.token, unitId: unit.unitId };
+}
+
+/** Settings of a chunked encode in Worker tests: an 8 s first chunk, then 20 s chunks. */
+export const CHUNKED_SETTINGS = { CHUNKED_ENCODING: "true", CHUNK_SECONDS: "20" };
+
+/**
+ * A video of a chunked encode past its probe (`chunks` chunk units, an audio unit and finalize,
+ * all pending), with its source in storage; other tests' pending units are cancelled first so
+ * the next claims take this video's. `deps` needs {@link CHUNKED_SETTINGS}.
+ */
+export async function seedProbedVideo(deps: TranscodeDeps, chunks = 4, overrides: Partial<Video> = {}) {
+  await clearUnits();
+  const video = await seedVideo({ status: "uploading", duration: null, ...overrides });
+  await deps.storage.put(sourceKey(video.id), new Uint8Array(1000).fill(7));
+  const job = await requestTranscode(deps.db, deps.queues.transcode, video.id);
+  await createUnits(deps, video.id);
+  const { runner, token: runnerToken } = await seedRunner();
+  const probe = await claimUnit(deps, runner);
+  if (!probe || probe.unit.videoId !== video.id || probe.unit.kind !== "probe") throw new Error("no probe to claim");
+  // One video rung (Representation 0); the audio is Representation 1.
+  const result: ProbeResult = { source: { duration: 8 + 20 * (chunks - 1) }, chunks, audio: true, rungs: 1 };
+  await completeUnit(deps, probe, {
+    result,
+    followUps: unitsAfterProbe(JSON.parse(probe.unit.input) as ChunkingInput, result),
+  });
+  return { video, job, runner, runnerToken };
+}
+
+/** What a first chunk reports when it is done: Representation 0 (video) and 1 (audio), whose start it made. */
+export const firstChunkResult = () => ({
+  representations: [
+    { id: "0", init: { handler: "vide" }, segments: [{ number: 1 }, { number: 2 }] },
+    { id: "1", init: { handler: "soun" }, segments: [{ number: 1 }, { number: 2 }] },
+  ],
+  files: [],
+  poster: null,
+});
+
+/** The files a first chunk stores (its segments, the audio's start, the predicted manifests), stored under the job's version. */
+export async function storeFirstChunkFiles(deps: TranscodeDeps, videoId: string, version: string) {
+  const files: Record<string, string | Uint8Array> = {
+    "init-0.m4s": new Uint8Array(100).fill(1),
+    "chunk-0-00001.m4s": new Uint8Array(1000).fill(2),
+    "chunk-0-00002.m4s": new Uint8Array(1000).fill(3),
+    "init-1.m4s": new Uint8Array(100).fill(4),
+    "chunk-1-00001.m4s": new Uint8Array(500).fill(5),
+    "chunk-1-00002.m4s": new Uint8Array(500).fill(6),
+    "media_0.m3u8": '#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="init-0.m4s"\n#EXTINF:4.0,\nchunk-0-00001.m4s\n',
+    "media_1.m3u8": '#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="init-1.m4s"\n#EXTINF:4.0,\nchunk-1-00001.m4s\n',
+    "master.m3u8": "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=6200000\nmedia_0.m3u8\n",
+    "manifest.mpd": '<?xml version="1.0"?>\n<MPD type="static" mediaPresentationDuration="PT68S"><Period/></MPD>\n',
+  };
+  for (const [name, body] of Object.entries(files)) {
+    await deps.storage.put(
+      `${versionPrefix(videoId, version)}${name}`,
+      typeof body === "string" ? new TextEncoder().encode(body) : body,
+    );
+  }
+  return Object.keys(files);
 }

@@ -13,8 +13,16 @@
  * video's state always comes from {@link videoStateFor}. Routes, the queue consumer and the
  * cron sweep only adapt requests and messages to these functions.
  */
-import { and, count, eq, inArray, isNull, ne, notInArray, type SQL, sql } from "drizzle-orm";
-import type { EncodedRendition, FailureCode, Storyboard, UnitKind } from "../../shared/protocol";
+import { and, count, eq, getTableColumns, inArray, isNull, ne, notInArray, type SQL, sql } from "drizzle-orm";
+import type {
+  ChunkedUnitInput,
+  ChunkingInput,
+  EncodedRendition,
+  FailureCode,
+  ProbeResult,
+  Storyboard,
+  UnitKind,
+} from "../../shared/protocol";
 import type { Logger } from "../app/logger";
 import type { Settings } from "../app/settings";
 import type { Database } from "../db/client";
@@ -257,9 +265,118 @@ export async function reprocess(deps: TranscodeDeps, videoId: string, now = Date
 
 // ── Units created ─────────────────────────────────────────────────────────────────────────────────
 
-/** The units a job is made of. One `encode` unit per job; chunked encoding plans more. */
-export function planUnits(_job: Job): { kind: UnitKind; sequence: number; input: Record<string, unknown> }[] {
-  return [{ kind: "encode", sequence: 0, input: {} }];
+/** A unit to create: its kind, its place within the job, its input. */
+export interface PlannedUnit {
+  kind: UnitKind;
+  sequence: number;
+  input: Record<string, unknown>;
+}
+
+/** The first chunk of a chunked encode, seconds: short, so the start of the video is ready first. */
+export const FIRST_CHUNK_SECONDS = 8;
+
+/**
+ * The units a job starts with: one `encode` unit, or with chunked encoding a `probe` unit whose
+ * result makes the others ({@link unitsAfterProbe}).
+ */
+export function planUnits(_job: Job, settings: Settings): PlannedUnit[] {
+  if (!settings.units.chunked) return [{ kind: "encode", sequence: 0, input: {} }];
+  const chunking: ChunkingInput = { firstChunkSeconds: FIRST_CHUNK_SECONDS, chunkSeconds: settings.units.chunkSeconds };
+  return [{ kind: "probe", sequence: 0, input: chunking }];
+}
+
+/**
+ * What a probe's result asks for: one `chunk` unit per chunk (sequence = its index), one `audio`
+ * unit when the source has sound, and the `finalize` unit, which the scheduler holds back until
+ * all of them are done. Each gets the chunking and the probed source.
+ */
+export function unitsAfterProbe(probeInput: ChunkingInput, probe: ProbeResult): PlannedUnit[] {
+  const common: ChunkedUnitInput = {
+    firstChunkSeconds: probeInput.firstChunkSeconds,
+    chunkSeconds: probeInput.chunkSeconds,
+    source: probe.source,
+  };
+  return [
+    ...Array.from({ length: probe.chunks }, (_, i) => ({
+      kind: "chunk" as const,
+      sequence: i,
+      input: { ...common, chunk: i },
+    })),
+    ...(probe.audio ? [{ kind: "audio" as const, sequence: 0, input: { ...common } }] : []),
+    { kind: "finalize", sequence: 0, input: { ...common } },
+  ];
+}
+
+/** The unit's input as its runner gets it: a `finalize` unit's carries the outputs of the units before it. */
+export async function assignedInput(db: Database, unit: WorkUnit): Promise<Record<string, unknown>> {
+  const input = JSON.parse(unit.input) as Record<string, unknown>;
+  if (unit.kind !== "finalize") return input;
+  const done = await db
+    .select({ kind: workUnits.kind, sequence: workUnits.sequence, result: workUnits.result })
+    .from(workUnits)
+    .where(
+      and(eq(workUnits.jobId, unit.jobId), inArray(workUnits.kind, ["chunk", "audio"]), eq(workUnits.status, "done")),
+    )
+    .orderBy(workUnits.kind, workUnits.sequence)
+    .all();
+  const outputs = done.map((u) => ({ kind: u.kind, sequence: u.sequence, result: JSON.parse(u.result ?? "null") }));
+  return { ...input, outputs };
+}
+
+/** Rows per statement when units are inserted from a SELECT: D1 binds at most 100 values per statement. */
+const UNITS_PER_INSERT = 25;
+
+/**
+ * Inserts units for a job, only while `guard` holds: statements for a batch with the step that
+ * asks for them. Each row binds its id, kind and input; what they share is bound once.
+ */
+function insertUnitsWhen(
+  db: Database,
+  job: Pick<Job, "id" | "videoId" | "priority">,
+  ownerId: string,
+  units: PlannedUnit[],
+  guard: SQL,
+  now: number,
+) {
+  const shared: Partial<Record<keyof WorkUnit, SQL>> = {
+    jobId: sql`${job.id}`,
+    videoId: sql`${job.videoId}`,
+    ownerId: sql`${ownerId}`,
+    priority: sql.raw(String(Math.trunc(job.priority))),
+    status: sql.raw("'pending'"),
+    attempt: sql.raw("0"),
+    failures: sql.raw("0"),
+    leaseExpiries: sql.raw("0"),
+    progress: sql.raw("0"),
+    createdAt: sql.raw(String(Math.trunc(now))),
+    updatedAt: sql.raw(String(Math.trunc(now))),
+    // From the VALUES list below.
+    id: sql.raw("v.column1"),
+    kind: sql.raw("v.column2"),
+    sequence: sql.raw("v.column3"),
+    input: sql.raw("v.column4"),
+  };
+  // An insert from a SELECT names every column, in the table's order.
+  const columns = sql.join(
+    (Object.keys(getTableColumns(workUnits)) as (keyof WorkUnit)[]).map((c) => shared[c] ?? sql.raw("NULL")),
+    sql`, `,
+  );
+  const statements = [];
+  for (let i = 0; i < units.length; i += UNITS_PER_INSERT) {
+    const rows = units
+      .slice(i, i + UNITS_PER_INSERT)
+      .map(
+        (u) =>
+          sql`(${crypto.randomUUID()}, ${u.kind}, ${sql.raw(String(Math.trunc(u.sequence)))}, ${JSON.stringify(u.input)})`,
+      );
+    statements.push(
+      db
+        .insert(workUnits)
+        .select(sql`SELECT ${columns} FROM (VALUES ${sql.join(rows, sql`, `)}) v WHERE ${guard}`)
+        .onConflictDoNothing(),
+    );
+  }
+  return statements;
 }
 
 /**
@@ -276,10 +393,13 @@ export async function createUnits(deps: TranscodeDeps, videoId: string, now = Da
     .get();
   if (!row) return { job: undefined, created: 0 };
   const { job, ownerId } = row;
+  // A job keeps the units it was given, even if CHUNKED_ENCODING changed since.
+  const existing = await db.select({ n: count() }).from(workUnits).where(eq(workUnits.jobId, job.id)).get();
+  if ((existing?.n ?? 0) > 0) return { job, created: 0 };
   const created = await db
     .insert(workUnits)
     .values(
-      planUnits(job).map((u) => ({
+      planUnits(job, deps.settings).map((u) => ({
         id: crypto.randomUUID(),
         jobId: job.id,
         videoId,
@@ -387,6 +507,49 @@ export async function recordProgress(deps: TranscodeDeps, ctx: UnitContext, prog
   return renewed.length > 0;
 }
 
+// ── Start stored: playable while processing ──────────────────────────────────────────────────────
+
+/**
+ * The unit's runner stored the start of the version with manifests predicted for the whole of it
+ * (a chunked encode's first chunk): the version plays from now on while the rest is encoded (see
+ * playback/served-version.ts), once, and the lease is renewed as by progress. False when the
+ * attempt is no longer running.
+ */
+export async function markPlayable(deps: TranscodeDeps, ctx: UnitContext, now = Date.now()) {
+  const { db, settings } = deps;
+  const { unit, job, video } = ctx;
+  const [renewed, marked] = await db.batch([
+    db
+      .update(workUnits)
+      .set({ leaseUntil: new Date(now + settings.units.leaseSeconds * 1000), updatedAt: new Date(now) })
+      .where(and(unitStill(unit, ["running"]), eq(workUnits.runnerId, unit.runnerId ?? "")))
+      .returning({ id: workUnits.id }),
+    db
+      .update(jobs)
+      .set({ playableAt: new Date(now), updatedAt: new Date(now) })
+      .where(
+        and(
+          eq(jobs.id, job.id),
+          inArray(jobs.status, ACTIVE_JOB_STATUSES),
+          isNull(jobs.playableAt),
+          unitIs(unit.id, unit.attempt, "running"),
+        ),
+      )
+      .returning({ id: jobs.id }),
+  ]);
+  if (renewed.length === 0) return false;
+  if (marked.length > 0) {
+    deps.logger.info("video playable", {
+      unitId: unit.id,
+      jobId: job.id,
+      videoId: video.id,
+      version: job.version,
+      secondsSinceRequest: Math.round(now - job.createdAt.getTime()) / 1000,
+    });
+  }
+  return true;
+}
+
 // ── Unit done, job completed ─────────────────────────────────────────────────────────────────────
 
 /** What the unit that finishes a job publishes: the new version's renditions and the video's metadata. */
@@ -410,7 +573,7 @@ export type CompletionOutcome = "completed" | "unit_done" | "refused";
 export async function completeUnit(
   deps: TranscodeDeps,
   ctx: UnitContext,
-  done: { result: unknown; publication?: Publication },
+  done: { result: unknown; publication?: Publication; followUps?: PlannedUnit[] },
   now = Date.now(),
 ): Promise<CompletionOutcome> {
   const { db } = deps;
@@ -468,6 +631,19 @@ export async function completeUnit(
     ]);
     marked = results[0].length > 0;
     completed = results[4].length > 0;
+  } else if (done.followUps && done.followUps.length > 0) {
+    // Created only by the completion of this attempt, and only while the job is unfinished.
+    const guard = and(
+      unitIs(unit.id, unit.attempt, "done"),
+      sql`EXISTS (SELECT 1 FROM jobs a WHERE a.id = ${job.id} AND a.status IN ('queued', 'running'))`,
+    ) as SQL;
+    const results = await db.batch([
+      markDone,
+      ...insertUnitsWhen(db, job, video.ownerId, done.followUps, guard, now),
+      keepProgress,
+      release,
+    ]);
+    marked = results[0].length > 0;
   } else {
     const results = await db.batch([markDone, keepProgress, release]);
     marked = results[0].length > 0;
@@ -485,7 +661,13 @@ export async function completeUnit(
       })
       .where(eq(runners.id, unit.runnerId));
   }
-  log.info("unit done", { kind: unit.kind, runnerId: unit.runnerId });
+  log.info("unit done", {
+    kind: unit.kind,
+    sequence: unit.sequence,
+    runnerId: unit.runnerId,
+    ...(done.followUps ? { unitsCreated: done.followUps.length } : {}),
+  });
+  if (done.followUps && done.followUps.length > 0) await wakeRunners(deps);
   if (!completed) return "unit_done";
   log.info("job completed", {
     version: job.version,
@@ -592,6 +774,8 @@ export async function returnUnit(
     unitId: unit.id,
     jobId: job.id,
     videoId: video.id,
+    kind: unit.kind,
+    sequence: unit.sequence,
     attempt: unit.attempt,
     runnerId: unit.runnerId,
     reason,

@@ -7,10 +7,30 @@
  * so the owner with the fewest units running goes first and one owner's fifty uploads wait
  * behind everyone else's first. Within a round: higher priority first, then the owner whose last
  * claim is longest ago (taking turns also with a single runner), then the oldest unit.
+ *
+ * Chunked encoding: a unit that starts a video (its probe, its first chunk, which also makes the
+ * start of the audio) goes before the owner's later units, and before anyone's in the same round,
+ * so a new upload becomes playable soon even behind long ones; a video's later units then go in
+ * their place: the second chunk, the audio (whose start the first chunk made, so it is needed
+ * only from the third chunk's time on), the other chunks in order, and `finalize`, which waits
+ * until every other unit of its job is done.
+ *
+ * A unit a viewer waits for (a video that plays while processing reached a segment it makes)
+ * has {@link WATCHED_PRIORITY} and goes before every other pending unit, whatever its round.
  */
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { runners, workUnits } from "../db/schema";
+
+/** The priority of a unit a viewer waits for: first in the claim order. */
+export const WATCHED_PRIORITY = 1000;
+
+/** A unit's place within its video: 0 starts it; the second chunk 2, the audio 3, chunk k 2k, finalize last. */
+const PLACE = sql.raw(
+  `(CASE u.kind WHEN 'chunk' THEN 2 * u.sequence WHEN 'audio' THEN 3 WHEN 'finalize' THEN 1000000000 ELSE 0 END)`,
+);
+/** 1 for a unit that continues a video, 0 for one that starts it. */
+const LATER = sql`(CASE WHEN ${PLACE} > 0 THEN 1 ELSE 0 END)`;
 
 /** Pending units with their round and their owner's turn (the CTEs `owners` and `rounds`). */
 const ROUNDS = sql`
@@ -22,15 +42,17 @@ const ROUNDS = sql`
   ),
   rounds AS (
     SELECT u.id AS id, u.video_id AS video_id, u.priority AS priority, u.created_at AS created_at,
-      u.sequence AS sequence, o.last_claim AS last_claim,
+      ${PLACE} AS place, o.last_claim AS last_claim, ${LATER} AS later,
+      (CASE WHEN u.priority >= ${sql.raw(String(WATCHED_PRIORITY))} THEN 1 ELSE 0 END) AS watched,
       o.running + row_number() OVER (
-        PARTITION BY u.owner_id ORDER BY u.priority DESC, u.created_at, u.sequence, u.id
+        PARTITION BY u.owner_id ORDER BY u.priority DESC, ${LATER}, u.created_at, ${PLACE}, u.id
       ) - 1 AS round
     FROM work_units u JOIN owners o ON o.owner_id = u.owner_id
-    WHERE u.status = 'pending'
+    WHERE u.status = 'pending' AND NOT (u.kind = 'finalize' AND EXISTS (
+      SELECT 1 FROM work_units w WHERE w.job_id = u.job_id AND w.kind != 'finalize' AND w.status != 'done'))
   )`;
 
-const CLAIM_ORDER = sql`round, priority DESC, last_claim, created_at, sequence, id`;
+const CLAIM_ORDER = sql`watched DESC, round, priority DESC, later, last_claim, created_at, place, id`;
 
 /** The id of the unit the next claim takes, as a subquery (NULL when nothing is pending). */
 export const nextPendingUnitId = sql`(${ROUNDS} SELECT id FROM rounds ORDER BY ${CLAIM_ORDER} LIMIT 1)`;

@@ -6,7 +6,9 @@
  *                                        one is 404, as if it did not exist; a public one 403)
  *   reachableVideo(c, id, token)         the video behind a playback path: a private one needs a
  *                                        valid playback token in the path, or its owner's key
- *   playableVideo(c, id, token)          the same, for a video with a version to play
+ *   playableVideo(c, id, token)          the same, for a video with a published version
+ *   playingVideo(c, id, token)           the same, with the version it plays: published, or
+ *                                        provisional while its first version is processing
  *   playbackFor(c, video)                where this caller plays a video it may see, and its
  *                                        playback URLs there (signed for a private video's owner)
  */
@@ -15,8 +17,16 @@ import { ApiError } from "../app/errors";
 import type { AppEnv } from "../app/types";
 import { currentUser } from "../auth/authenticate";
 import type { Video } from "../db/schema";
+import { type ServedVersion, servedVersionOf } from "../playback/served-version";
 import { parseSigningKeys, verifyPlaybackToken } from "../playback/tokens";
-import { NO_PLAYBACK, type PlaybackUrls, playbackUrlsAt, publicPlaybackBase, signedPlayback } from "../playback/urls";
+import {
+  NO_PLAYBACK,
+  type PlaybackUrls,
+  playbackUrlsAt,
+  provisionalUrlsAt,
+  publicPlaybackBase,
+  signedPlayback,
+} from "../playback/urls";
 import { findVideo } from "./videos.data";
 
 type C = Context<AppEnv>;
@@ -65,11 +75,23 @@ export async function reachableVideo(c: C, id: string, token: string | undefined
   return video;
 }
 
-/** The ready video behind a playback path, or 404: only a video with a version plays. */
+/** The ready video behind a playback path, or 404: only a video with a published version. */
 export async function playableVideo(c: C, id: string, token: string | undefined) {
   const video = await reachableVideo(c, id, token);
   if (!video.version) throw new ApiError("not_found", "No such video file");
   return video as Video & { version: string };
+}
+
+/**
+ * The video behind a playback path with the version its manifests and segments come from: the
+ * published one, or a provisional one while its first version is processing and its start is
+ * stored; 404 when it has nothing to play.
+ */
+export async function playingVideo(c: C, id: string, token: string | undefined) {
+  const video = await reachableVideo(c, id, token);
+  const served = await servedVersionOf(c.var.db, video);
+  if (!served) throw new ApiError("not_found", "No such video file");
+  return { video, served };
 }
 
 /** Whether answers about this video may be cached by shared caches. */
@@ -82,12 +104,21 @@ export const requestOrigin = (c: C) => c.var.settings.publicBaseUrl || new URL(c
 export const signedUrls = (c: C, video: Video, ttlSeconds: number) =>
   signedPlayback(c.var.settings.playback.signingKeys, video, requestOrigin(c), ttlSeconds);
 
-/** Where this caller plays the video, and its URLs there: signed for the owner of a private video. */
-export async function playbackFor(c: C, video: Video): Promise<{ urls: PlaybackUrls; base: string | null }> {
-  if (video.status === "ready" && video.visibility === "private" && c.var.user?.id === video.ownerId) {
+/**
+ * Where this caller plays the video, and its URLs there: signed for the owner of a private video.
+ * `provisional`: the version it plays while processing (provisionalVersions), if any.
+ */
+export async function playbackFor(
+  c: C,
+  video: Video,
+  provisional: ServedVersion | null = null,
+): Promise<{ urls: PlaybackUrls; base: string | null }> {
+  const plays = video.status === "ready" || provisional !== null;
+  const urlsAt = (base: string) => (provisional ? provisionalUrlsAt(base) : playbackUrlsAt(base, video));
+  if (plays && video.visibility === "private" && c.var.user?.id === video.ownerId) {
     const signed = await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds);
-    return { urls: signed.urls, base: signed.base };
+    return { urls: urlsAt(signed.base), base: signed.base };
   }
-  const base = publicPlaybackBase(video, requestOrigin(c));
-  return { urls: base === null ? NO_PLAYBACK : playbackUrlsAt(base, video), base };
+  const base = publicPlaybackBase(video, requestOrigin(c), plays);
+  return { urls: base === null ? NO_PLAYBACK : urlsAt(base), base };
 }

@@ -71,6 +71,7 @@ export function serializeVideo(
   urls: PlaybackUrls,
   tracks: { captions: Caption[]; base: string | null } = { captions: [], base: null },
   standing: QueueStanding = NOT_WAITING,
+  playable = video.version !== null,
 ) {
   return {
     id: video.id,
@@ -91,6 +92,7 @@ export function serializeVideo(
       .sort((a, b) => (b.height ?? 0) - (a.height ?? 0))
       .map((r) => ({ height: r.height, width: r.width, bandwidth: r.bandwidth, codecs: r.codecs })),
     ...urls,
+    playable,
     poster_time: video.posterTime,
     captions: tracks.captions.map((t) => ({
       lang: t.lang,

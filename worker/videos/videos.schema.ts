@@ -39,6 +39,11 @@ export const VideoSchema = z
       .openapi({ description: "Seconds into the video of the chosen poster; null: the encode's own poster" }),
     dash_url: z.string().nullable(),
     hls_url: z.string().nullable(),
+    playable: z.boolean().openapi({
+      description:
+        "Whether the video plays now: it is ready, or still processing with its start encoded (a chunked encode), " +
+        "when `dash_url` and `hls_url` play it from the start while the rest is encoded.",
+    }),
     storyboard_url: z.string().nullable().openapi({
       description:
         "The WebVTT index of the seek-bar previews (`#xywh=` tiles of sprite sheets), when the encode made them",

@@ -1,8 +1,10 @@
 import type { Context } from "hono";
 import {
+  ChunkingInputSchema,
   ClaimRequestSchema,
   contentTypeOf,
   JobEventSchema,
+  ProbeResultSchema,
   type UnitAssignment,
   type UnitEventAnswer,
 } from "../../../shared/protocol";
@@ -13,13 +15,17 @@ import { sourceKey, versionPrefix } from "../../storage/keys";
 import { missingFiles } from "../../storage/prefix";
 import { claimWithin } from "../../transcode/claim-wait";
 import {
+  assignedInput,
   completeUnit,
   failUnit,
   loadUnitContext,
+  markPlayable,
+  type PlannedUnit,
   recordProgress,
   returnUnitsOf,
   type TranscodeDeps,
   type UnitContext,
+  unitsAfterProbe,
 } from "../../transcode/lifecycle";
 import { recordContact } from "../../transcode/runners";
 import { mintUnitToken } from "../../transcode/unit-token";
@@ -79,7 +85,7 @@ async function assignmentFor(c: Context<RunnerEnv>, { unit, job }: UnitContext):
     leaseSeconds: settings.units.leaseSeconds,
     maxHeight: Math.min(job.maxHeight, settings.maxVideoQuality),
     maxDurationSeconds: settings.jobs.maxDurationSeconds,
-    input: JSON.parse(unit.input) as Record<string, unknown>,
+    input: await assignedInput(c.var.db, unit),
   };
 }
 
@@ -146,19 +152,43 @@ export async function putUnitFile(c: Context<UnitEnv>) {
   return c.json({ name, size: stored.size }, 201);
 }
 
+/** The units a finished unit asks for: a probe's result makes the rest of a chunked encode. */
+function followUpsOf(ctx: UnitContext, result: Record<string, unknown>): PlannedUnit[] | undefined {
+  if (ctx.unit.kind !== "probe") return undefined;
+  const probe = ProbeResultSchema.safeParse(result);
+  const chunking = ChunkingInputSchema.safeParse(JSON.parse(ctx.unit.input));
+  if (!probe.success || !chunking.success) {
+    throw new ApiError("validation_error", "A probe's result names its chunks, its audio and the probed source", {
+      details: (probe.error ?? chunking.error)?.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  return unitsAfterProbe(chunking.data, probe.data);
+}
+
 const ok = (c: Context<UnitEnv>, answer: UnitEventAnswer = { ok: true }) => c.json(answer, 200);
 
+/** Announced files missing from the job's version folder: refused, nothing changes. */
+async function refuseMissing(c: Context<UnitEnv>, files: string[]) {
+  const ctx = c.var.unit;
+  const missing = await missingFiles(c.var.services.storage, versionPrefix(ctx.video.id, ctx.job.version), files);
+  if (missing.length > 0) {
+    throw new ApiError("conflict", `Some files were announced but never stored: ${missing.slice(0, 5).join(", ")}`, {
+      details: { missing: missing.length },
+    });
+  }
+}
+
 /**
- * POST events: progress renews the lease; completion publishes the version when it finishes the
- * job (a repeated completion of this attempt answers ok with `duplicate`); failure retries the
- * unit or fails the video.
+ * POST events: progress renews the lease; a first chunk's `playable` makes the video play while
+ * processing; completion publishes the version when it finishes the job (a repeated completion of
+ * this attempt answers ok with `duplicate`); failure retries the unit or fails the video.
  */
 export async function handleUnitEvent(c: Context<UnitEnv>) {
   const event = await jsonBody(c, (raw) => JobEventSchema.safeParse(raw));
   const deps = depsOf(c);
   const ctx = c.var.unit;
   if (c.var.standing === "done") {
-    if (event.type === "completed") return ok(c, { ok: true, duplicate: true });
+    if (event.type === "completed" || event.type === "unit_done") return ok(c, { ok: true, duplicate: true });
     throw new ApiError("conflict", "The unit is done already");
   }
   const lost = () => new ApiError("gone", "The lease of this attempt ran out; the unit went back to pending");
@@ -172,25 +202,36 @@ export async function handleUnitEvent(c: Context<UnitEnv>) {
     return ok(c);
   }
 
-  if (event.type === "completed") {
-    const prefix = versionPrefix(ctx.video.id, ctx.job.version);
-    const missing = await missingFiles(c.var.services.storage, prefix, event.files);
-    if (missing.length > 0) {
-      throw new ApiError("conflict", `Some files were announced but never stored: ${missing.slice(0, 5).join(", ")}`, {
-        details: { missing: missing.length },
-      });
+  if (event.type === "playable") {
+    if (ctx.unit.kind !== "chunk" || ctx.unit.sequence !== 0) {
+      throw new ApiError(
+        "conflict",
+        "Only the first chunk of a chunked encode makes a video playable while processing",
+      );
     }
-    const { files, ...summary } = event;
-    const outcome = await completeUnit(deps, ctx, {
-      result: { ...summary, fileCount: files.length },
-      publication: {
-        duration: event.duration,
-        width: event.width,
-        height: event.height,
-        renditions: event.renditions,
-        storyboard: event.storyboard,
-      },
-    });
+    await refuseMissing(c, event.files);
+    if (!(await markPlayable(deps, ctx))) throw lost();
+    return ok(c);
+  }
+
+  if (event.type === "completed" || event.type === "unit_done") {
+    await refuseMissing(c, event.files);
+    let outcome: Awaited<ReturnType<typeof completeUnit>>;
+    if (event.type === "completed") {
+      const { files, ...summary } = event;
+      outcome = await completeUnit(deps, ctx, {
+        result: { ...summary, fileCount: files.length },
+        publication: {
+          duration: event.duration,
+          width: event.width,
+          height: event.height,
+          renditions: event.renditions,
+          storyboard: event.storyboard,
+        },
+      });
+    } else {
+      outcome = await completeUnit(deps, ctx, { result: event.result, followUps: followUpsOf(ctx, event.result) });
+    }
     if (outcome !== "refused") return ok(c);
     // Someone was quicker: the same completion sent twice at once, or the lease ran out meanwhile.
     const now = await loadUnitContext(deps.db, ctx.unit.id);

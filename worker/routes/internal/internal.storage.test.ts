@@ -29,6 +29,9 @@ const keysUnder = async (prefix: string) => {
   return keys.sort();
 };
 
+/** Deletes run after the answer (the request's waitUntil): listings are read until they show them. */
+const AFTER_THE_ANSWER = { timeout: 10_000, interval: 100 };
+
 async function claimed() {
   const ctx = await seedClaimedUnit({}, SOURCE, vars);
   const call = (path: string, init: RequestInit = {}) =>
@@ -89,10 +92,10 @@ describe("internal unit API on the S3 backend", () => {
     await ctx.putFile("poster.jpg", new Uint8Array([0xff, 0xd8, 0xff]));
     expect((await event(["manifest.mpd", "poster.jpg"])).status).toBe(200);
     expect((await db.select().from(videos).where(eq(videos.id, ctx.video.id)).get())?.status).toBe("ready");
-    expect(await keysUnder(`videos/${ctx.video.id}/`)).toEqual([
-      `${ctx.prefix}manifest.mpd`,
-      `${ctx.prefix}poster.jpg`,
-    ]);
+    // The replaced version is deleted after the answer.
+    await expect
+      .poll(() => keysUnder(`videos/${ctx.video.id}/`), AFTER_THE_ANSWER)
+      .toEqual([`${ctx.prefix}manifest.mpd`, `${ctx.prefix}poster.jpg`]);
   });
 
   it("deletes a failed unit's partial outputs from the bucket", async () => {
@@ -105,6 +108,6 @@ describe("internal unit API on the S3 backend", () => {
       body: JSON.stringify({ type: "failed", code: "not_video", message: "No video stream" }),
     });
     expect(res.status).toBe(200);
-    expect(await keysUnder(`videos/${ctx.video.id}/`)).toEqual([]);
+    await expect.poll(() => keysUnder(`videos/${ctx.video.id}/`), AFTER_THE_ANSWER).toEqual([]);
   });
 });

@@ -8,7 +8,14 @@ import { currentUser } from "../../auth/authenticate";
 import { captionsByVideo, captionsOf } from "../../captions/captions.data";
 import { type Caption, users, type Video, videos } from "../../db/schema";
 import { servedMpd } from "../../playback/served-manifests";
-import { embedUrl, playbackBase } from "../../playback/urls";
+import {
+  isPlayable,
+  manifestCacheControl,
+  provisionalVersions,
+  type ServedVersion,
+  servedVersionOf,
+} from "../../playback/served-version";
+import { embedUrl, playbackBase, provisionalUrlsAt } from "../../playback/urls";
 import { serveObject } from "../../storage/index";
 import { sourceKey, versionPrefix, videoPrefix } from "../../storage/keys";
 import { deletePrefix } from "../../storage/prefix";
@@ -41,9 +48,18 @@ async function serializeFor(
   owner: { id: string; username: string },
   captions: Caption[],
   standing: QueueStanding,
+  provisional: ServedVersion | null,
 ) {
-  const { urls, base } = await playbackFor(c, video);
-  return serializeVideo(video, await renditionsOf(c.var.db, video), owner, urls, { captions, base }, standing);
+  const { urls, base } = await playbackFor(c, video, provisional);
+  return serializeVideo(
+    video,
+    await renditionsOf(c.var.db, video),
+    owner,
+    urls,
+    { captions, base },
+    standing,
+    isPlayable(video, provisional),
+  );
 }
 
 /** Where waiting videos stand in line; the others are not waiting. */
@@ -53,8 +69,15 @@ async function standingsOf(c: C, list: Video[]): Promise<Map<string, QueueStandi
 }
 
 async function videoJson(c: C, video: Video) {
-  const standing = (await standingsOf(c, [video])).get(video.id) ?? NOT_WAITING;
-  return serializeFor(c, video, await ownerOf(c, video), await captionsOf(c.var.db, video.id), standing);
+  const [standings, provisional] = await Promise.all([standingsOf(c, [video]), provisionalVersions(c.var.db, [video])]);
+  return serializeFor(
+    c,
+    video,
+    await ownerOf(c, video),
+    await captionsOf(c.var.db, video.id),
+    standings.get(video.id) ?? NOT_WAITING,
+    provisional.get(video.id) ?? null,
+  );
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
@@ -83,16 +106,22 @@ export const listVideos: AppRouteHandler<typeof routes.listVideos> = async (c) =
     .offset((page - 1) * page_size)
     .all();
   const ids = rows.map((r) => r.video.id);
-  const [tracks, standings] = await Promise.all([
+  const listed = rows.map((r) => r.video);
+  const [tracks, standings, provisional] = await Promise.all([
     captionsByVideo(db, ids),
-    standingsOf(
-      c,
-      rows.map((r) => r.video),
-    ),
+    standingsOf(c, listed),
+    provisionalVersions(db, listed),
   ]);
   const results = await Promise.all(
     rows.map(({ video, owner }) =>
-      serializeFor(c, video, owner, tracks.get(video.id) ?? [], standings.get(video.id) ?? NOT_WAITING),
+      serializeFor(
+        c,
+        video,
+        owner,
+        tracks.get(video.id) ?? [],
+        standings.get(video.id) ?? NOT_WAITING,
+        provisional.get(video.id) ?? null,
+      ),
     ),
   );
   const n = total?.n ?? 0;
@@ -119,19 +148,20 @@ export const getVideo: AppRouteHandler<typeof routes.getVideo> = async (c) => {
   const wantsMpd =
     format === "mpd" || (format !== "json" && /application\/dash\+xml/i.test(c.req.header("accept") ?? ""));
   if (!wantsMpd) return c.json(await videoJson(c, video), 200);
-  if (video.status !== "ready" || !video.version) {
-    throw new ApiError("conflict", `The video is ${video.status}; its MPD exists once it is ready`);
+  const served = await servedVersionOf(c.var.db, video);
+  if (!served) {
+    throw new ApiError("conflict", `The video is ${video.status}; its MPD exists once it can be played`);
   }
-  const object = await c.var.services.storage.get(`${versionPrefix(video.id, video.version)}manifest.mpd`);
+  const object = await c.var.services.storage.get(`${versionPrefix(video.id, served.version)}manifest.mpd`);
   if (!object) throw notFound();
   const base =
     video.visibility === "private"
       ? (await signedUrls(c, video, c.var.settings.playback.tokenTtlSeconds)).base
       : playbackBase(requestOrigin(c), video.id);
-  const mpd = servedMpd(await object.text(), `${base}/${video.version}/`, await captionsOf(c.var.db, video.id));
+  const mpd = servedMpd(await object.text(), `${base}/${served.version}/`, await captionsOf(c.var.db, video.id));
   return c.body(mpd, 200, {
     "content-type": "application/dash+xml",
-    "cache-control": video.visibility === "private" ? "private, max-age=60" : "public, max-age=60",
+    "cache-control": manifestCacheControl(video.visibility === "private", served.provisional),
     vary: "Accept",
   });
 };
@@ -191,7 +221,8 @@ export const deleteVideo: AppRouteHandler<typeof routes.deleteVideo> = async (c)
 export const createPlaybackToken: AppRouteHandler<typeof routes.createPlaybackToken> = async (c) => {
   const { id } = c.req.valid("param");
   const video = await ownVideo(c, id);
-  if (video.status !== "ready") throw new ApiError("conflict", `The video is ${video.status}; it cannot be played yet`);
+  const served = await servedVersionOf(c.var.db, video);
+  if (!served) throw new ApiError("conflict", `The video is ${video.status}; it cannot be played yet`);
   let requested: number | undefined;
   try {
     requested = ((await c.req.json()) as { ttl_seconds?: number })?.ttl_seconds;
@@ -203,7 +234,7 @@ export const createPlaybackToken: AppRouteHandler<typeof routes.createPlaybackTo
     {
       token: signed.token,
       expires_at: new Date(signed.expiresAt * 1000).toISOString(),
-      ...signed.urls,
+      ...(served.provisional ? provisionalUrlsAt(signed.base) : signed.urls),
       embed_url: embedUrl(requestOrigin(c), video.id, signed.token),
     },
     201,

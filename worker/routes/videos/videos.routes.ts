@@ -131,7 +131,7 @@ export const PlaybackTokenSchema = z
     expires_at: z.string().openapi({ format: "date-time" }),
     dash_url: z.string(),
     hls_url: z.string(),
-    poster_url: z.string(),
+    poster_url: z.string().nullable().openapi({ description: "Null while the video plays still processing" }),
     storyboard_url: z.string().nullable(),
     embed_url: z.string().openapi({ description: "The embed page with this token, for an iframe" }),
   })

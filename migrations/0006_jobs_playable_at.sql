@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `playable_at` integer;
