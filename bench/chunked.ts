@@ -165,11 +165,155 @@ export async function benchChunked(options: { quick: boolean }) {
       ["wall ratio 2 runners / 1 runner", `${fmt(double.wallMs / single.wallMs, 3)} (target ≤ 0.55)`],
       ["encode speed, 1 thread", `${fmt((setup.duration ?? 0) / (single.wallMs / 1000), 2)}× realtime`],
     ]);
+    printOneHourProjection(setup, single, double);
     const playable = await benchTimeToPlayable(options);
-    return { cpuRatio: chunkedCpu / oneCpu, wallRatio: double.wallMs / single.wallMs, ...playable };
+    const firstFrames = await benchFirstFrames(options);
+    return { cpuRatio: chunkedCpu / oneCpu, wallRatio: double.wallMs / single.wallMs, ...playable, ...firstFrames };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+type UnitTimes = Awaited<ReturnType<typeof chunked>>;
+
+/**
+ * Time to `ready` of a one-hour 1080p upload on K Containers of 4 vCPU, from the units measured
+ * here with one thread each: a chunk of CHUNK_SECONDS costs what the measured chunks cost per
+ * second of video, each vCPU works one unit at a time as fast as one of the two runners above
+ * did (so the efficiency of two at once on this machine is counted in), the audio unit runs
+ * beside the chunks, and the probe and finalize take what they take here through npm start
+ * (a second or two; left out).
+ */
+function printOneHourProjection(setup: Setup, single: UnitTimes, double: UnitTimes) {
+  const chunkUnits = single.units.filter((u) => u.name.startsWith("chunk"));
+  const chunkSeconds = 60; // CHUNK_SECONDS' default
+  const videoSeconds = setup.duration ?? 0;
+  const perVideoSecondMs = chunkUnits.reduce((sum, u) => sum + u.wallMs, 0) / videoSeconds;
+  // Two at once on two cores: each unit is this much slower than alone.
+  const slowdown = (double.wallMs * 2) / single.wallMs;
+  const hour = 3600;
+  const plan = planChunks({ duration: hour, frameRate: setup.plan.frameRate }, { chunkSeconds });
+  const audio = single.units.find((u) => u.name === "audio");
+  const audioMs = audio ? (audio.wallMs / videoSeconds) * hour * slowdown : 0;
+  const rows: [string, string][] = [
+    [
+      "from the units above",
+      `${fmt(perVideoSecondMs / 1000, 3)} s of one thread per second of 1080p video; two at once ${fmt(slowdown, 2)}× as long each; ${plan.chunks.length} chunks of ≤ ${chunkSeconds} s`,
+    ],
+  ];
+  for (const containers of [1, 2, 4, 8, 16]) {
+    const slots = containers * 4;
+    // Units are handed out in order to whichever slot is free first.
+    const free = Array.from({ length: slots }, () => 0);
+    for (const chunk of plan.chunks) {
+      const length = (chunk.end ?? hour) - chunk.start;
+      const i = free.indexOf(Math.min(...free));
+      free[i] = (free[i] ?? 0) + perVideoSecondMs * length * slowdown;
+    }
+    const readyMs = Math.max(...free, audioMs);
+    rows.push([
+      `${containers} × 4 vCPU`,
+      `ready after ${fmt(readyMs / 60_000, 1)} min (${fmt(hour / (readyMs / 1000), 1)}× realtime)`,
+    ]);
+  }
+  printTable("projected: a one-hour 1080p upload, chunked, time to ready", rows);
+}
+
+/**
+ * `npm run bench -- chunked`, its first-frames part: a 3-minute and a 20-minute 1080p upload
+ * (1 minute with BENCH_QUICK), chunked, each on a platform of its own through npm start with its
+ * one local runner; the time from the upload's answer until a player has the start through the
+ * manifest, and until the API says `playable`. The platform stops there; the rest is not waited for.
+ */
+export async function benchFirstFrames(options: { quick: boolean }) {
+  const scratch = await mkdtemp(join(tmpdir(), "streambuddy-bench-first-frames-"));
+  try {
+    const rows: [string, string][] = [];
+    const worst: number[] = [];
+    for (const seconds of options.quick ? [60] : [180, 1200]) {
+      const clip = makeLongClip(join(scratch, `upload-${seconds}s.mp4`), { seconds, width: 1920, height: 1080 });
+      const megabytes = (await stat(clip)).size / 1e6;
+      const measured = await uploadToFirstFrames(clip);
+      await rm(clip, { force: true });
+      worst.push(measured.firstFrames);
+      rows.push([
+        `${seconds / 60} min of 1080p30 (${fmt(megabytes, 0)} MB)`,
+        `first frames ${fmt(measured.firstFrames, 1)} s after the upload (target ≤ 10 s); playable in the API at ${fmt(measured.playable, 1)} s`,
+      ]);
+    }
+    printTable("time from upload to first frames through the manifest, chunked (one local runner)", rows);
+    return { firstFramesSeconds: Math.max(...worst) };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function uploadToFirstFrames(clip: string) {
+  const platform = await startPlatform({
+    apiPort: 18871,
+    transcoderPort: 18872,
+    env: { VAR_RATE_LIMIT_ENABLED: "false", VAR_CHUNKED_ENCODING: "true" },
+  });
+  try {
+    const account = await signUp(platform.apiUrl, uniqueName("frames"));
+    const video = await uploadVideo(platform.apiUrl, account, clip, "First frames");
+    const t0 = performance.now();
+    const since = () => (performance.now() - t0) / 1000;
+    let playable: number | null = null;
+    for (;;) {
+      const res = await fetch(`${platform.apiUrl}/api/videos/${video.id}/`, { headers: account.auth });
+      const v = (await res.json()) as { status: string; playable: boolean; dash_url: string | null };
+      if (v.status === "failed") throw new Error(`video ${video.id} failed`);
+      if (v.playable && playable === null) playable = since();
+      if (v.dash_url && (await startServed(new URL(v.dash_url, platform.apiUrl)))) {
+        return { firstFrames: since(), playable: playable ?? since() };
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await platform.stop();
+  }
+}
+
+/**
+ * What a player fetches to show the first frames: the MPD, then the init and first media segment
+ * of the lowest video rung and of the audio. True when every one is answered 200 (a segment not
+ * encoded yet is waited for by the Worker, then 503 with Retry-After).
+ */
+async function startServed(mpdUrl: URL): Promise<boolean> {
+  const res = await fetch(mpdUrl);
+  if (!res.ok) return false;
+  const mpd = await res.text();
+  const base = new URL(/<BaseURL>([^<]*)<\/BaseURL>/.exec(mpd)?.[1] ?? "", mpdUrl);
+  const representations = mpd
+    .split("<Representation ")
+    .slice(1)
+    .map((xml) => ({
+      id: /^id="([^"]+)"/.exec(xml)?.[1] ?? "",
+      kind: /mimeType="(\w+)\//.exec(xml)?.[1],
+      bandwidth: Number(/bandwidth="(\d+)"/.exec(xml)?.[1]),
+      init: /initialization="([^"]+)"/.exec(xml)?.[1] ?? "",
+      media: /media="([^"]+)"/.exec(xml)?.[1] ?? "",
+      first: Number(/startNumber="(\d+)"/.exec(xml)?.[1] ?? 1),
+    }));
+  const video = representations.filter((r) => r.kind === "video").sort((a, b) => a.bandwidth - b.bandwidth)[0];
+  const audio = representations.find((r) => r.kind === "audio");
+  const urls = [video, audio].flatMap((r) => {
+    if (!r) return [];
+    const fill = (template: string) =>
+      template
+        .replace("$RepresentationID$", r.id)
+        .replace(/\$Number%0(\d+)d\$/, (_, width: string) => String(r.first).padStart(Number(width), "0"))
+        .replace("$Number$", String(r.first));
+    return [new URL(fill(r.init), base), new URL(fill(r.media), base)];
+  });
+  if (!video) return false;
+  for (const url of urls) {
+    const segment = await fetch(url);
+    await segment.arrayBuffer();
+    if (segment.status !== 200) return false;
+  }
+  return true;
 }
 
 /** The time-to-playable part of `npm run bench -- chunked`. */

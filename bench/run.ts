@@ -3,7 +3,7 @@
  * here fails the build. `npm run bench -- healthz` runs one entry; BENCH_QUICK=1 runs less.
  */
 import { benchBurst } from "./burst.ts";
-import { benchChunked } from "./chunked.ts";
+import { benchChunked, benchFirstFrames } from "./chunked.ts";
 import { benchDirect } from "./direct.ts";
 import { benchHealthz } from "./healthz.ts";
 import { benchPlayback, benchPlaybackStorage } from "./playback.ts";
@@ -27,6 +27,7 @@ const entries: Record<string, () => Promise<unknown>> = {
   quality: () => benchQuality(),
   transcode: () => benchTranscode({ rounds: quick ? 1 : 2 }),
   chunked: () => benchChunked({ quick }),
+  "first-frames": () => benchFirstFrames({ quick }),
   burst: () => benchBurst({ uploads: 12, accounts: 3, emptyClaims: quick ? 50 : 200 }),
 };
 

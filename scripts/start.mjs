@@ -4,6 +4,7 @@
 //      StreamBuddy runs on the same data or ports,
 //   2. applies the D1 migrations to the local database,
 //   3. runs `wrangler dev` (API, web app, local D1/R2/Queues/Durable Objects) on 127.0.0.1:8787,
+//      with IMPORT_ALLOW_PRIVATE_HOSTS=true (imports from servers on this machine work),
 //   4. runs the local runner (node transcoder/main.ts, its health on 127.0.0.1:8788), which claims
 //      work from the Worker with a runner token made for this run (LOCAL_RUNNER_TOKEN for the
 //      Worker; RUNNER_TOKEN and RUNNER_API_BASE for the runner), and starts it again when it
@@ -275,6 +276,9 @@ run(
     `LOCAL_RUNNER_TOKEN:${localRunnerToken}`,
     "--var",
     `PUBLIC_BASE_URL:http://127.0.0.1:${apiPort}`,
+    // Imports from servers on this machine or the local network work locally (never deployed).
+    "--var",
+    "IMPORT_ALLOW_PRIVATE_HOSTS:true",
     ...extraVars,
     ...s3Vars,
   ],

@@ -1,6 +1,6 @@
 /**
  * A real S3-compatible server for tests: s3rver (the S3 HTTP API over a folder), listening on
- * 127.0.0.1 with one bucket.
+ * 127.0.0.1 with one bucket (with the CORS rule browsers need to PUT parts to it).
  *
  * s3rver accepts any Signature V4 signature (signing is checked against AWS's published test
  * vectors instead) but knows only its own access key, `S3RVER`. It lacks a few operations the
@@ -44,6 +44,17 @@ export const S3_TEST_ACCESS_KEY_ID = "S3RVER";
 export const S3_TEST_SECRET_ACCESS_KEY = "S3RVER";
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 
+/** The bucket CORS rule the README asks for, so the web app can PUT parts and read their ETags. */
+const BROWSER_UPLOADS_CORS = `<CORSConfiguration>
+  <CORSRule>
+    <AllowedOrigin>*</AllowedOrigin>
+    <AllowedMethod>PUT</AllowedMethod>
+    <AllowedHeader>content-type</AllowedHeader>
+    <ExposeHeader>ETag</ExposeHeader>
+    <MaxAgeSeconds>3600</MaxAgeSeconds>
+  </CORSRule>
+</CORSConfiguration>`;
+
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>`: path-style addressing. */
   endpoint: string;
@@ -70,7 +81,7 @@ export async function startS3TestServer(
     silent: true,
     directory,
     vhostBuckets: false,
-    configureBuckets: [{ name: options.bucket ?? S3_TEST_BUCKET }],
+    configureBuckets: [{ name: options.bucket ?? S3_TEST_BUCKET, configs: [BROWSER_UPLOADS_CORS] }],
   });
   await s3.configureBuckets();
   // Before the router, after s3rver's own request handling (logging, XML answers, path rewriting).

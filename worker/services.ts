@@ -33,6 +33,8 @@ export interface Services {
     transcode: Queue;
     /** `video.ready` / `video.failed` deliveries. */
     webhooks: Queue;
+    /** `{videoId}` messages: an import from a URL to fetch (or to go on fetching). */
+    imports: Queue;
   };
   /** Where waiting claims wait, and the runners the platform starts itself; built on first use. */
   readonly runners: RunnerSignals;
@@ -66,7 +68,7 @@ export function createServices(env: Env, logContext: Record<string, unknown> = {
     logger,
     db,
     storage: createStore(env, settings.storage),
-    queues: { transcode: env.TRANSCODE_QUEUE, webhooks: env.WEBHOOK_QUEUE },
+    queues: { transcode: env.TRANSCODE_QUEUE, webhooks: env.WEBHOOK_QUEUE, imports: env.IMPORT_QUEUE },
     get runners() {
       if (!runners) {
         const hub = runnerHub(env);

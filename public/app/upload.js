@@ -1,10 +1,14 @@
 /**
- * Upload page: a resumable tus upload (tus-js-client, loaded as /vendor/tus-js-client/tus.min.js)
- * with bytes, speed and time left; pause and resume; an automatic continuation after a dropped
- * connection or a closed tab (the upload URL is remembered per file in localStorage); then the
- * video's processing progress until it is ready or failed.
+ * Upload page: straight to the bucket when the platform offers it (GET /api/config/:
+ * `direct_uploads`; ./direct-upload.js), else a resumable tus upload (tus-js-client, loaded as
+ * /vendor/tus-js-client/tus.min.js), with bytes, speed and time left; pause and resume; an
+ * automatic continuation after a dropped connection, and for tus after a closed tab (the upload
+ * URL is remembered per file in localStorage); then the video's processing progress until it is
+ * ready or failed. A direct upload whose first part cannot reach the bucket (its CORS rule, a
+ * network that blocks it) is dropped and the file goes through tus instead.
  */
 import { ApiError, api, authHeaders, describeError, requireSession } from "./api.js";
+import { DirectUpload } from "./direct-upload.js";
 import { formatBytes, formatSpeed, formatTimeLeft } from "./format.js";
 import { pollVideo } from "./poll.js";
 
@@ -179,10 +183,11 @@ function showProgress(sent, total) {
   }
 }
 
-const statusOf = (err) => err?.originalResponse?.getStatus?.() ?? 0;
+const statusOf = (err) => err?.originalResponse?.getStatus?.() ?? err?.status ?? 0;
 
 /** The API's message for a refused request, from its error envelope. */
 function messageOf(err) {
+  if (err instanceof ApiError) return err.message;
   try {
     const body = JSON.parse(err.originalResponse.getBody());
     if (body?.error?.message) return body.error.message;
@@ -193,11 +198,34 @@ function messageOf(err) {
 /** Worth trying again: no answer at all, a server error, or an offset conflict tus can settle. */
 const isTransient = (status) => status === 0 || status >= 500 || status === 409 || status === 423;
 
+/** Whether this deployment takes uploads straight to its bucket. */
+async function directUploadsOffered() {
+  try {
+    return (await api("/api/config/")).direct_uploads === true;
+  } catch {
+    return false;
+  }
+}
+
 async function start() {
   form.hidden = true;
   transfer.hidden = false;
   $("#transfer-name").textContent = file.name;
   showProgress(0, file.size);
+  if (await directUploadsOffered()) return startDirect();
+  return startTus();
+}
+
+function startDirect() {
+  transfer.dataset.via = "direct";
+  upload = new DirectUpload(file, { fields: fields(), onProgress: showProgress, onError: failed, onSuccess: finished });
+  setState("uploading", "Uploading…");
+  upload.start();
+  pauseButton.focus();
+}
+
+async function startTus(message) {
+  transfer.dataset.via = "tus";
   upload = new window.tus.Upload(file, {
     endpoint: "/api/uploads/",
     chunkSize: chunkSize(),
@@ -226,13 +254,22 @@ async function start() {
     upload.resumeFromPreviousUpload(earlier[0]);
     resumedEarlierUpload = true;
   }
-  setState("uploading", resumedEarlierUpload ? "Continuing an earlier upload of this file…" : "Uploading…");
+  setState(
+    "uploading",
+    resumedEarlierUpload ? "Continuing an earlier upload of this file…" : (message ?? "Uploading…"),
+  );
   upload.start();
   pauseButton.focus();
 }
 
 function failed(err) {
   const status = statusOf(err);
+  const unreachable = status === 0 || status === 501;
+  if (upload instanceof DirectUpload && !upload.storedAnything && unreachable && navigator.onLine !== false) {
+    // Nothing reached the bucket: it is out of this page's reach. The platform takes the file.
+    upload.abort(true).catch(() => {});
+    return startTus("The storage cannot be reached from this page; uploading through the platform instead…");
+  }
   if (isTransient(status)) return waitForNetwork();
   if (status === 401) {
     upload.abort();
@@ -302,7 +339,10 @@ async function finished() {
   clearTimeout(reconnectTimer);
   showProgress(file.size, file.size);
   setState("done", `Upload complete: ${formatBytes(file.size)} sent.`);
-  const videoId = new URL(upload.url, location.href).pathname.split("/").filter(Boolean).pop();
+  const videoId =
+    upload instanceof DirectUpload
+      ? upload.videoId
+      : new URL(upload.url, location.href).pathname.split("/").filter(Boolean).pop();
   if (resumedEarlierUpload) {
     // The earlier upload carried the details typed back then; keep the ones on the page now.
     const { title, description, visibility } = fields();

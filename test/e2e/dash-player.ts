@@ -1,5 +1,6 @@
 /** dash.js from the deployment under test, driven in a Chromium page. */
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { localOnlyContext } from "./browser.ts";
 
 /** Loads dash.js from this deployment into a page and plays `mpd`; returns helpers to drive it. */
 export async function player(page: Page, mpd: string, api: string) {
@@ -70,4 +71,21 @@ export async function player(page: Page, mpd: string, api: string) {
         p.setRepresentationForTypeById("video", rep.id, true);
       }, height),
   };
+}
+
+/**
+ * Plays `mpd` in a fresh page that may reach nothing but this machine, until it is past `seconds`
+ * (or 90 s went by); what the player got to and complained of, and what the page tried to fetch
+ * from elsewhere.
+ */
+export async function playPast(browser: Browser, api: string, mpd: string, seconds = 3) {
+  const { context, blocked } = await localOnlyContext(browser);
+  try {
+    const p = await player(await context.newPage(), mpd, api);
+    const deadline = Date.now() + 90_000;
+    while ((await p.currentTime()) <= seconds && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    return { currentTime: await p.currentTime(), errors: await p.errors(), blocked };
+  } finally {
+    await context.close();
+  }
 }

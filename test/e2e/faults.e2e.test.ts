@@ -169,10 +169,16 @@ describe("with the source deleted in the middle of a job", () => {
     const video = await uploadVideo(api, account, path, "Source goes away");
     await waitForVideo(api, account, video.id, (v) => v.status === "processing" && v.progress >= 5, 120_000);
     // The source disappears from storage, and the runner working on it dies with it: npm start
-    // starts it again, and the attempts after that find nothing to read.
-    localWrangler(["r2", "object", "delete", `streambuddy-media/sources/${video.id}`], stateDir);
+    // starts it again, and the attempts after that find nothing to read. The runner and its ffmpeg
+    // (its process group) are frozen first, so however fast this machine encodes, nothing it
+    // already read can be finished and stored while the source goes.
     const { pid } = (await (await fetch(`${localRunner}/healthz`)).json()) as { pid: number };
-    process.kill(pid, "SIGKILL");
+    process.kill(-pid, "SIGSTOP");
+    try {
+      localWrangler(["r2", "object", "delete", `streambuddy-media/sources/${video.id}`], stateDir);
+    } finally {
+      process.kill(pid, "SIGKILL");
+    }
     const states = await waitForVideo(
       api,
       account,

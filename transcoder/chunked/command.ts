@@ -170,6 +170,9 @@ export function buildChunkCommand(
       options: [
         ...(options.inputOptions ?? []),
         ...threadOptions(options.threads),
+        // The first chunk's ffmpeg goes on with the audio's start after its video: without an end
+        // here it would read and decode the video that far too, for nothing.
+        ...(audioStart && chunk.end !== null ? ["-t", String(chunk.end + SEGMENT_SECONDS / 2)] : []),
         ...(seeks
           ? [
               "-copyts",

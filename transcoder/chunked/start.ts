@@ -1,7 +1,8 @@
 /**
- * The start of a chunked encode, published by its first chunk as soon as it is stored: the first
- * chunk of every rung and the audio's segments of the same time (its init segments among them).
- * Then the manifests of the whole video as predicted from the plan (predictPresentation: every
+ * The start of a chunked encode, published by its first chunk as soon as it is stored: the init
+ * segment and the first media segment of every rung and of the audio, enough for a player to
+ * show the first frames in whichever rung it starts with. The chunk's later segments follow as
+ * ffmpeg finishes them (a player asking for one first waits for it in the Worker). Then the manifests of the whole video as predicted from the plan (predictPresentation: every
  * rung at its VBV cap) are stored, the MPD last, and a `playable` event tells the Worker, which
  * serves the video from then on while the rest is encoded. The first chunk's ffmpeg meanwhile
  * goes on with the rest of the audio's start (audioStartOf).
@@ -26,17 +27,14 @@ export interface StartWatch {
   finish(): Promise<string[]>;
 }
 
-/** The files that make the start: every rung's and the audio's init segment and segments up to the first chunk's end. */
+/** The files that make the start: every rung's and the audio's init segment and first media segment. */
 export function startFiles(plan: EncodePlan, first: Chunk): string[] | null {
   if (first.lastSegment === null) return null;
   const ids = [
     ...plan.rungs.map((_, i) => String(i)),
     ...(plan.audioStreamIndex !== null ? [audioRepresentationId(plan)] : []),
   ];
-  return ids.flatMap((id) => [
-    initSegmentName(id),
-    ...Array.from({ length: first.lastSegment as number }, (_, n) => mediaSegmentName(id, n + 1)),
-  ]);
+  return ids.flatMap((id) => [initSegmentName(id), mediaSegmentName(id, 1)]);
 }
 
 /**

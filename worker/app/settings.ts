@@ -130,6 +130,8 @@ export const SettingsSchema = z
     RATE_LIMIT_USER_PER_DAY: wholeNumber(1000),
     RATE_LIMIT_UPLOADS_PER_DAY: wholeNumber(10),
     RATE_LIMIT_STREAM_PER_HOUR: wholeNumber(1000),
+    // Imports from a URL may reach this machine and private networks: local development only.
+    IMPORT_ALLOW_PRIVATE_HOSTS: flag(false),
     // Storage (worker/storage): the R2 binding, or an S3-compatible bucket through the S3 API.
     STORAGE_BACKEND: text("r2"),
     S3_ENDPOINT: text(""),
@@ -156,6 +158,9 @@ export const SettingsSchema = z
     }
     if (s.LOCAL_RUNNER_TOKEN !== "" && (s.ENVIRONMENT === "production" || s.ENVIRONMENT === "staging")) {
       ctx.addIssue({ code: "custom", path: ["LOCAL_RUNNER_TOKEN"], message: "is for development only" });
+    }
+    if (s.IMPORT_ALLOW_PRIVATE_HOSTS && (s.ENVIRONMENT === "production" || s.ENVIRONMENT === "staging")) {
+      ctx.addIssue({ code: "custom", path: ["IMPORT_ALLOW_PRIVATE_HOSTS"], message: "is for development only" });
     }
     if (s.DEFAULT_VIDEO_QUALITY > s.MAX_VIDEO_QUALITY) {
       ctx.addIssue({ code: "custom", path: ["DEFAULT_VIDEO_QUALITY"], message: "must not be above MAX_VIDEO_QUALITY" });
@@ -218,6 +223,10 @@ export const SettingsSchema = z
       userPerDay: s.RATE_LIMIT_USER_PER_DAY,
       uploadsPerDay: s.RATE_LIMIT_UPLOADS_PER_DAY,
       streamingPerHour: s.RATE_LIMIT_STREAM_PER_HOUR,
+    },
+    imports: {
+      /** Whether an import may fetch from loopback and private addresses (development only). */
+      allowPrivateHosts: s.IMPORT_ALLOW_PRIVATE_HOSTS,
     },
     /** Where objects are kept: the R2 binding or an S3-compatible bucket (worker/storage). */
     storage: loadStorageSettings(s),

@@ -94,7 +94,12 @@ describe("the expired-upload sweep", () => {
     const stale = await make(now - 1000);
     const live = await make(now + 3_600_000);
     const result = await sweepExpiredUploads(
-      { db, storage: createR2Store(env.MEDIA), logger: createLogger({}, "error") },
+      {
+        db,
+        storage: createR2Store(env.MEDIA),
+        logger: createLogger({}, "error"),
+        queues: { webhooks: env.WEBHOOK_QUEUE },
+      },
       now,
     );
     expect(result).toEqual({ expired: 1, aborted: 1 });

@@ -7,6 +7,7 @@ import { createServices, type Services } from "../services";
 import type { ObjectStore } from "../storage/index";
 import { createUnits, expireLeases, type TranscodeDeps } from "../transcode/lifecycle";
 import { backlog } from "../transcode/scheduler";
+import { failImport, ImportFailure } from "../uploads/import";
 import { UploadSession } from "../uploads/session";
 import { dropVideoUpload } from "../uploads/video-upload";
 
@@ -42,9 +43,10 @@ export async function sweepTranscoding(deps: TranscodeDeps, now = Date.now()) {
  * Upload sessions past their expiry (a tus upload's `Upload-Expires`, or a classic upload whose
  * request never ended): the multipart upload is aborted and the held bytes, the upload row and
  * its never-finished video are deleted. Finished uploads only lose their row (their video lives on).
+ * An import's video stays, `failed`, to say that it never finished.
  */
 export async function sweepExpiredUploads(
-  deps: { db: Database; storage: ObjectStore; logger: Logger },
+  deps: { db: Database; storage: ObjectStore; logger: Logger; queues: { webhooks: Queue } },
   now = Date.now(),
 ) {
   const { db, logger } = deps;
@@ -62,7 +64,12 @@ export async function sweepExpiredUploads(
       await session.abort();
       continue;
     }
-    await dropVideoUpload(store, session);
+    if (session.metadata.via === "import") {
+      const reason = "The import did not finish before it expired (UPLOAD_EXPIRY_HOURS)";
+      await failImport(deps, session.videoId, new ImportFailure("import_failed", reason), session);
+    } else {
+      await dropVideoUpload(store, session);
+    }
     logger.info("upload expired", { videoId: session.videoId, offset: session.offset, length: session.length });
     aborted++;
   }

@@ -5,10 +5,19 @@ import { describe, expect, it } from "vitest";
 import { jobs, videos } from "../db/schema";
 import { createServices } from "../services";
 import { recordingQueue } from "../testing/api";
+import { importer, publicOriginUrl } from "../testing/imports";
 import { seedVideo, testDb } from "../testing/seed";
 import { unitsOf } from "../testing/units";
 import { requestTranscode } from "../transcode/lifecycle";
-import { admitTranscode, DEAD_LETTER_QUEUE, handleQueueBatch, recoverFromDeadLetter } from "./consumer";
+import { DurableObjectLocker } from "../uploads/tus";
+import {
+  admitImport,
+  admitTranscode,
+  DEAD_LETTER_QUEUE,
+  handleQueueBatch,
+  queueRole,
+  recoverFromDeadLetter,
+} from "./consumer";
 
 function message(videoId: unknown, attempts = 1) {
   const state = { acked: false, retried: undefined as undefined | { delaySeconds?: number } };
@@ -122,5 +131,54 @@ describe("transcode queue consumer in production without its secrets", () => {
     expect(await unitsOf(video.id)).toEqual([]);
     const row = await testDb().select().from(jobs).where(eq(jobs.videoId, video.id)).get();
     expect(row).toMatchObject({ status: "queued" });
+  });
+});
+
+describe("import queue consumer", () => {
+  const importMessage = (body: unknown) => {
+    const state = { acked: false, retried: undefined as undefined | { delaySeconds?: number } };
+    const msg = {
+      id: crypto.randomUUID(),
+      timestamp: new Date(),
+      attempts: 1,
+      body,
+      ack: () => {
+        state.acked = true;
+      },
+      retry: (o?: { delaySeconds?: number }) => {
+        state.retried = o ?? {};
+      },
+    } as unknown as Message<unknown>;
+    return { msg, state };
+  };
+
+  it("takes the batches of the import queue, in every environment", () => {
+    expect(queueRole("import")).toBe("import");
+    expect(queueRole("import-staging")).toBe("import");
+    expect(queueRole("transcode-staging")).toBe("transcode");
+  });
+
+  it("acks a malformed message and one whose video is gone, fetching nothing", async () => {
+    for (const body of [{ videoId: 42 }, { videoId: crypto.randomUUID() }]) {
+      const { msg, state } = importMessage(body);
+      await admitImport(msg, services());
+      expect(state).toEqual({ acked: true, retried: undefined });
+    }
+  });
+
+  it("asks again in a minute while another run holds the import", async () => {
+    const t = await importer();
+    const res = await t.start({ url: publicOriginUrl("/video.mp4"), title: "Held" });
+    const { id } = (await res.json()) as { id: string };
+    const held = new DurableObjectLocker(env.UPLOAD_LOCKS).newLock(id);
+    await held.lock(AbortSignal.timeout(1000), () => {});
+    try {
+      const { msg, state } = importMessage({ videoId: id });
+      await admitImport(msg, services());
+      expect(state).toEqual({ acked: false, retried: { delaySeconds: 60 } });
+      expect((await t.video(id)).status).toBe("uploading");
+    } finally {
+      await held.unlock();
+    }
   });
 });

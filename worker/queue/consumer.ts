@@ -3,10 +3,16 @@ import { createLogger } from "../app/logger";
 import { logSettingsError, SettingsError } from "../app/settings";
 import { createServices, type Services } from "../services";
 import { createUnits } from "../transcode/lifecycle";
+import { failImport, ImportFailure, ImportMessageSchema, runImport } from "../uploads/import";
 import { deliverWebhook } from "../webhooks/delivery";
 import { WEBHOOK_QUEUE } from "../webhooks/webhooks";
 
 export const DEAD_LETTER_QUEUE = "transcode-dlq";
+export const IMPORT_QUEUE = "import";
+/** Runs of one import message that may fail on the platform's side before its video fails. */
+export const IMPORT_MAX_ATTEMPTS = 3;
+/** A run that finds another holding the import asks again once that one's lease could have lapsed. */
+const IMPORT_BUSY_DELAY_SECONDS = 60;
 
 /** Seconds before the n-th retry of a message whose handling threw (D1 unreachable, …). */
 export const retryDelaySeconds = (attempts: number, baseSeconds = 10) =>
@@ -54,14 +60,39 @@ export async function recoverFromDeadLetter(message: Message<unknown>, services:
   message.ack();
 }
 
+/**
+ * One `import` message: the import's fetch runs (or goes on). The source's faults fail the video
+ * inside; the platform's own (storage, D1) are retried with back-off, and fail the video with
+ * what went wrong once IMPORT_MAX_ATTEMPTS runs have failed.
+ */
+export async function admitImport(message: Message<unknown>, services: Services) {
+  const parsed = ImportMessageSchema.safeParse(message.body);
+  if (!parsed.success) {
+    services.logger.warn("dropping malformed import message", { messageId: message.id });
+    return message.ack();
+  }
+  let outcome: Awaited<ReturnType<typeof runImport>>;
+  try {
+    outcome = await runImport(services, parsed.data);
+  } catch (err) {
+    if (message.attempts < IMPORT_MAX_ATTEMPTS) throw err;
+    const reason = `The import failed ${IMPORT_MAX_ATTEMPTS} times on the platform's side (${String(err)})`;
+    await failImport(services, parsed.data.videoId, new ImportFailure("import_failed", reason));
+    return message.ack();
+  }
+  if (outcome === "busy") return message.retry({ delaySeconds: IMPORT_BUSY_DELAY_SECONDS });
+  message.ack();
+}
+
 /** Which queue a batch comes from; environments name theirs with a suffix (`transcode-staging`). */
-export function queueRole(name: string): "transcode" | "deadLetter" | "webhooks" {
+export function queueRole(name: string): "transcode" | "deadLetter" | "webhooks" | "import" {
   if (name.startsWith(DEAD_LETTER_QUEUE)) return "deadLetter";
   if (name.startsWith(WEBHOOK_QUEUE)) return "webhooks";
+  if (name.startsWith(IMPORT_QUEUE)) return "import";
   return "transcode";
 }
 
-/** The `transcode` queue, its dead-letter queue, and the `webhooks` queue. */
+/** The `transcode` queue, its dead-letter queue, the `webhooks` queue and the `import` queue. */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext) {
   let services: Services;
   try {
@@ -72,9 +103,12 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     logSettingsError(createLogger({ queue: batch.queue }), err, "refusing to consume");
     return batch.retryAll({ delaySeconds: 300 });
   }
-  const handle = { transcode: admitTranscode, deadLetter: recoverFromDeadLetter, webhooks: deliverWebhook }[
-    queueRole(batch.queue)
-  ];
+  const handle = {
+    transcode: admitTranscode,
+    deadLetter: recoverFromDeadLetter,
+    webhooks: deliverWebhook,
+    import: admitImport,
+  }[queueRole(batch.queue)];
   for (const message of batch.messages) {
     try {
       await handle(message, services);

@@ -11,6 +11,7 @@ export const ROUTE_RATE_LIMITS: readonly RouteRateLimit[] = [
   { methods: ["POST"], path: "/api/videos/upload", policy: "upload" },
   { methods: ["POST"], path: TUS_PATH, policy: "upload" },
   { methods: ["POST"], path: "/api/videos/direct-upload", policy: "upload" },
+  { methods: ["POST"], path: "/api/videos/import", policy: "upload" },
   // A resumable upload's later requests (a 10 GiB upload is hundreds of them) were paid for by
   // its creation.
   { methods: ["GET", "HEAD", "PATCH", "DELETE"], path: `${TUS_PATH}/:id`, general: false },

@@ -36,19 +36,33 @@ export type UserJson = z.infer<typeof UserSchema>;
 export type KeyWithUser = z.infer<typeof KeySchema>;
 export type VideoJson = z.infer<typeof VideoSchema>;
 
+/** Queues that stand in for the app's own in a call: TRANSCODE_QUEUE alone, or any of them by role. */
+export type TestQueues = Queue | { transcode?: Queue; imports?: Queue };
+
+/** The test bindings with `queues` and `vars` in place of the app's own. */
+export function testBindings(queues?: TestQueues, vars: Record<string, string> = {}): Env {
+  const byRole = queues && "send" in queues ? { transcode: queues } : (queues ?? {});
+  return {
+    ...env,
+    ...(byRole.transcode ? { TRANSCODE_QUEUE: byRole.transcode } : {}),
+    ...(byRole.imports ? { IMPORT_QUEUE: byRole.imports } : {}),
+    ...vars,
+  } as Env;
+}
+
 /**
  * The one way Worker tests call the app: the Worker's own `fetch` entry, in this isolate, with the
- * test bindings, `queue` standing in for TRANSCODE_QUEUE (e.g. {@link recordingQueue}) and `vars`
- * as settings for this call. In-process, so a request body that errors midway reaches the
- * handler as a connection cut off would.
+ * test bindings, `queue` standing in for TRANSCODE_QUEUE (e.g. {@link recordingQueue}, or queues
+ * by role) and `vars` as settings for this call. In-process, so a request body that errors
+ * midway reaches the handler as a connection cut off would.
  */
 export async function callApp(
   path: string,
   init: RequestInit = {},
-  queue?: Queue,
+  queue?: TestQueues,
   vars: Record<string, string> = {},
 ): Promise<Response> {
-  const bindings = { ...env, ...(queue ? { TRANSCODE_QUEUE: queue } : {}), ...vars } as Env;
+  const bindings = testBindings(queue, vars);
   let request = new Request(`http://api.test${path}`, init);
   // A body known in full arrives with its length, as over a connection; a stream stays chunked.
   if (init.body != null && !(init.body instanceof ReadableStream) && !request.headers.has("content-length")) {

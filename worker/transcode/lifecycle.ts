@@ -85,8 +85,9 @@ async function afterwards(deps: TranscodeDeps, what: string, task: Promise<unkno
 
 const wakeRunners = (deps: TranscodeDeps) => afterwards(deps, "waking runners", deps.runners.wake());
 
-async function announce(
-  deps: TranscodeDeps,
+/** The owner's webhook hears of the video (`video.ready`, `video.failed`), through the webhooks queue. */
+export async function announce(
+  deps: { queues: { webhooks: Queue } },
   type: WebhookEventType,
   video: { id: string; ownerId: string },
   now: number,

@@ -102,9 +102,10 @@ export class R2TusStore extends DataStore {
 
   private async ownSession(id: string) {
     const session = await UploadSession.find(this.store, id);
-    // Another user's upload is reported as missing, never as forbidden; so is a direct upload,
-    // whose bytes go to the bucket, not through here.
-    if (!session || session.userId !== this.ctx.userId || session.metadata.via === "direct")
+    // Another user's upload is reported as missing, never as forbidden; so are a direct upload,
+    // whose bytes go to the bucket, and an import, whose bytes the Worker fetches itself.
+    const via = session?.metadata.via;
+    if (!session || session.userId !== this.ctx.userId || via === "direct" || via === "import")
       throw ERRORS.FILE_NOT_FOUND;
     this.ctx.logger.annotate({ videoId: session.videoId });
     return session;

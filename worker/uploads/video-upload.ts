@@ -77,7 +77,7 @@ export async function dropVideoUpload(store: SessionStore, session: UploadSessio
 export async function queueVideoUpload(
   deps: { db: Database; queue: Queue; logger: Logger },
   session: UploadSession,
-  via: "classic" | "tus" | "direct",
+  via: "classic" | "tus" | "direct" | "import",
 ): Promise<void> {
   await requestTranscode(deps.db, deps.queue, session.videoId);
   deps.logger.info("upload complete", { videoId: session.videoId, userId: session.userId, size: session.offset, via });

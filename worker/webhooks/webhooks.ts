@@ -11,6 +11,7 @@
  * without holding up anything else.
  */
 import { z } from "zod";
+import { isLocalhostName, literalAddressClass } from "../outbound/public-host";
 
 export const WEBHOOK_QUEUE = "webhooks";
 export const WEBHOOK_EVENT_TYPES = ["video.ready", "video.failed"] as const;
@@ -99,31 +100,6 @@ export function newWebhookSecret(): string {
 /** Seconds before delivery attempt n+1 (1 min, 2, 4, … capped at 1 h). */
 export const webhookRetryDelay = (attempts: number) => Math.min(3600, 60 * 2 ** Math.max(0, attempts - 1));
 
-const isIPv4 = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h);
-
-function privateIPv4(h: string): boolean {
-  const [a = 0, b = 0] = h.split(".").map(Number);
-  return (
-    a === 0 ||
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 198 && (b === 18 || b === 19)) ||
-    a >= 224
-  );
-}
-
-function privateIPv6(h: string): boolean {
-  const v = h.toLowerCase();
-  if (v === "::" || v === "::1") return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v);
-  if (mapped) return privateIPv4(mapped[1] as string);
-  return /^(fc|fd|fe8|fe9|fea|feb|ff)/.test(v);
-}
-
 /**
  * Whether a webhook may be sent to `url`. In production only https to public hosts: no private,
  * loopback, link-local or internal addresses, no ports but 443. Elsewhere http and loopback
@@ -142,10 +118,10 @@ export function webhookUrlProblem(url: string, production: boolean): string | nu
   if (parsed.protocol !== "https:") return "The webhook URL must use https";
   if (parsed.port && parsed.port !== "443") return "The webhook URL must use the standard https port";
   const host = parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal") || host.endsWith(".local")) {
+  if (isLocalhostName(host) || host.endsWith(".internal") || host.endsWith(".local")) {
     return "The webhook URL must point at a public host";
   }
-  if ((isIPv4(host) && privateIPv4(host)) || (host.includes(":") && privateIPv6(host)) || !host.includes(".")) {
+  if (literalAddressClass(parsed.hostname) || !host.includes(".")) {
     return "The webhook URL must point at a public address";
   }
   return null;

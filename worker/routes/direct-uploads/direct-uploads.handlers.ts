@@ -61,7 +61,20 @@ export const createDirectUpload: AppRouteHandler<typeof routes.createDirectUploa
   );
 };
 
-/** The caller's own unfinished direct upload; anyone else's is "no such upload". */
+/**
+ * The caller's own unfinished direct upload, still open for parts: past its expiry its part URLs
+ * stopped working too, and the sweep drops what is left of it (or its owner, by aborting).
+ */
+async function openDirectUpload(c: Context<AppEnv>, id: string) {
+  const session = await ownDirectUpload(c, id);
+  if (session.complete) throw new ApiError("conflict", "The upload is complete");
+  if (session.expiresAt.getTime() <= Date.now()) {
+    throw new ApiError("gone", "The upload expired before it was completed; start a new one");
+  }
+  return session;
+}
+
+/** The caller's own direct upload; anyone else's is "no such upload". */
 async function ownDirectUpload(c: Context<AppEnv>, id: string) {
   const user = currentUser(c);
   const session = await UploadSession.find(c.var.services, id);
@@ -72,8 +85,7 @@ async function ownDirectUpload(c: Context<AppEnv>, id: string) {
 export const directUploadParts: AppRouteHandler<typeof routes.directUploadParts> = async (c) => {
   const { id } = c.req.valid("param");
   const { from, count } = c.req.valid("query");
-  const session = await ownDirectUpload(c, id);
-  if (session.complete) throw new ApiError("conflict", "The upload is complete");
+  const session = await openDirectUpload(c, id);
   const partCount = Math.max(1, Math.ceil((session.length ?? 0) / session.partSize));
   if (from > partCount) throw new ApiError("bad_request", `The upload has ${partCount} parts`);
   const numbers = Array.from({ length: Math.min(count, partCount - from + 1) }, (_, i) => from + i);
@@ -84,8 +96,7 @@ export const directUploadParts: AppRouteHandler<typeof routes.directUploadParts>
 export const completeUpload: AppRouteHandler<typeof routes.completeDirectUpload> = async (c) => {
   const { id } = c.req.valid("param");
   const { db, settings, logger, services } = c.var;
-  const session = await ownDirectUpload(c, id);
-  if (session.complete) throw new ApiError("conflict", "The upload is complete");
+  const session = await openDirectUpload(c, id);
   const policy = await loadUploadPolicy(db, settings, session.userId, { except: session.videoId });
   const parts = c.req.valid("json").parts.map((p) => ({ partNumber: p.number, etag: p.etag }));
   if (parts.length === 0) {

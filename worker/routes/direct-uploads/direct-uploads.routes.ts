@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { openApiErrorResponses } from "../../app/errors";
+import { errorResponse, openApiErrorResponses } from "../../app/errors";
 import { API_KEY_SECURITY } from "../../app/openapi";
 import { VISIBILITIES } from "../../db/schema";
 import { requireUser } from "../../middleware/auth";
@@ -80,6 +80,7 @@ export const directUploadParts = createRoute({
       content: { "application/json": { schema: z.object({ parts: z.array(PartUrlSchema) }) } },
     },
     ...openApiErrorResponses,
+    410: errorResponse("The upload expired before it was completed."),
   },
 });
 
@@ -116,6 +117,7 @@ export const completeDirectUpload = createRoute({
   responses: {
     200: { description: "Stored and queued", content: { "application/json": { schema: VideoSchema } } },
     ...openApiErrorResponses,
+    410: errorResponse("The upload expired before it was completed."),
   },
 });
 

@@ -5,6 +5,8 @@
  */
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../../app/logger";
+import { sweepExpiredUploads } from "../../cron/sweep";
 import { jobs, uploads, videos } from "../../db/schema";
 import { sourceKey } from "../../storage/keys";
 import { listPrefix } from "../../storage/prefix";
@@ -137,6 +139,45 @@ describe("direct upload: POST /api/videos/direct-upload/", () => {
     expect((await t.json(path, "DELETE")).status).toBe(204);
     expect(await t.keys()).toEqual([]);
     expect(await t.rows()).toEqual({ videos: 0, uploads: 0 });
+  });
+
+  it("refuses a part URL past its expiry at the bucket and the late completion with 410; the sweep leaves nothing", async () => {
+    const t = await setup("direct-expired");
+    const data = mp4Like(12 * MiB);
+    const started = (await (await t.start({ title: "Too late", size: data.length })).json()) as Started;
+    const [first] = await t.putParts({ ...started, parts: started.parts.slice(0, 1) }, data);
+    // The upload now ends within two seconds, so the URLs asked for now are signed for one second.
+    await testDb()
+      .update(uploads)
+      .set({ expiresAt: new Date(Date.now() + 1500) })
+      .where(eq(uploads.id, started.upload_id));
+    const more = (await (await t.json(`${started.parts_url}?from=2`, "GET")).json()) as Started;
+    const signed = new URL(more.parts[0]?.url ?? "");
+    expect(signed.searchParams.get("X-Amz-Expires")).toBe("1");
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+
+    const late = await fetch(signed, { method: "PUT", body: data.slice(10 * MiB) });
+    expect(late.status).toBe(403);
+    expect(await late.text()).toMatch(/Request has expired/);
+    const complete = await t.json(started.complete_url, "POST", { parts: [first, { number: 2, etag: '"late"' }] });
+    expect(complete.status).toBe(410);
+    expect(((await complete.json()) as { error: { code: string } }).error.code).toBe("gone");
+    expect((await t.json(started.parts_url, "GET")).status).toBe(410);
+    expect(t.sent).toEqual([]);
+
+    const row = await testDb().select().from(uploads).where(eq(uploads.id, started.upload_id)).get();
+    const swept = await sweepExpiredUploads({
+      db: testDb(),
+      storage: t.store,
+      logger: createLogger({}, "error"),
+      queues: { webhooks: recordingQueue().queue },
+    });
+    expect(swept.aborted).toBeGreaterThanOrEqual(1);
+    expect(await t.keys()).toEqual([]);
+    expect(await t.rows()).toEqual({ videos: 0, uploads: 0 });
+    // The bucket no longer knows the multipart upload: the part stored in time is gone with it.
+    const upload = t.store.resumeMultipartUpload(sourceKey(started.video.id), row?.r2UploadId ?? "");
+    await expect(upload.uploadPart(1, new Uint8Array(10))).rejects.toMatchObject({ status: 404, code: "NoSuchUpload" });
   });
 
   it("answers 501 saying what to set when storage has no S3 API", async () => {

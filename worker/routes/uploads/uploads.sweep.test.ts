@@ -84,7 +84,12 @@ describe("a classic upload cut off mid-request", () => {
     // The Worker died here: only the sweep is left to clean up, once the session has expired.
     const later = session.expiresAt.getTime() + 1000;
     const swept = await sweepExpiredUploads(
-      { db, storage: createR2Store(env.MEDIA), logger: createLogger({}, "error") },
+      {
+        db,
+        storage: createR2Store(env.MEDIA),
+        logger: createLogger({}, "error"),
+        queues: { webhooks: env.WEBHOOK_QUEUE },
+      },
       later,
     );
     expect(swept).toEqual({ expired: 1, aborted: 1 });
