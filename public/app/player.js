@@ -34,8 +34,17 @@ async function playDash(video, sources, controls, options) {
 
   /** The captions track the viewer picked (an index into the text tracks), or null for off. */
   let wantedText = null;
+  /** dash.js's text tracks once it has put them on the <video> (TEXT_TRACKS_ADDED), in its order. */
+  let shownTexts = null;
   const applyText = () => {
     const track = wantedText === null ? undefined : player.getTracksFor("text")[wantedText];
+    if (shownTexts) {
+      // The track to show is set directly: enableText() keeps its own idea of what was enabled,
+      // and a choice made before the tracks came can leave it thinking captions are off.
+      const at = track ? shownTexts.findIndex((t) => t.lang === track.lang) : -1;
+      player.setTextTrack(track && at < 0 ? wantedText : at);
+      return;
+    }
     if (!track) return void player.enableText(false);
     player.enableText(true);
     player.setCurrentTrack(track);
@@ -84,7 +93,10 @@ async function playDash(video, sources, controls, options) {
   });
   // The text tracks reach the <video> element after the stream is initialised: a choice made in
   // between is applied again once they are there.
-  player.on(events.TEXT_TRACKS_ADDED, applyText);
+  player.on(events.TEXT_TRACKS_ADDED, (event) => {
+    shownTexts = event.tracks ?? [];
+    applyText();
+  });
 
   video.muted = options.muted;
   video.loop = options.loop;
