@@ -5,7 +5,7 @@
  * - an upload becomes a probe unit, chunk units, an audio unit and a finalize unit, worked by the
  *   local runner in the scheduler's order, and plays in dash.js across its chunk boundaries;
  * - a 3-minute 1080p upload plays in dash.js from its start while it is still processing, on
- *   across a chunk boundary, and once ready in hls.js and after a seek;
+ *   across a chunk boundary, and once ready in hls.js, Shaka Player and dash.js, with seeks;
  * - a second runner killed in the middle of a chunk costs that chunk only.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,6 +31,7 @@ import { adminAccount, getVideo, settledVideo, until, type VideoState } from "./
 import { launchBrowser, localOnlyContext } from "./browser.ts";
 import { player } from "./dash-player.ts";
 import { hlsPlayer } from "./hls-player.ts";
+import { shakaPlayer } from "./shaka-player.ts";
 
 const FIRST_CHUNK = 8;
 const CHUNK = 24;
@@ -60,7 +61,8 @@ afterAll(async () => {
 });
 
 async function ready(account: Account, id: string) {
-  const last = await settledVideo(platform.apiUrl, account, id, 280_000);
+  // One runner encodes three minutes of 1080p here at about realtime, slower on a busy machine.
+  const last = await settledVideo(platform.apiUrl, account, id, 540_000);
   expect(last.status, JSON.stringify(last.error)).toBe("ready");
   return last;
 }
@@ -181,7 +183,7 @@ describe("a long upload, playable while processing", () => {
     });
   }, 300_000);
 
-  it("plays it once ready in hls.js, and in dash.js after a seek near its end", async () => {
+  it("plays it once ready in hls.js, in Shaka Player, and in dash.js after a seek near its end", async () => {
     const last = await ready(account, id);
     expect(last.playable).toBe(true);
     console.log(`3-minute 1080p upload, its units: ${unitTimes(id, localRunnerLines(platform))}`);
@@ -202,13 +204,20 @@ describe("a long upload, playable while processing", () => {
       expect(await hls.errors()).toEqual([]);
     });
     await playing(async (page) => {
+      const shaka = await shakaPlayer(page, absolute(last.dash_url), platform.apiUrl);
+      await shaka.reach(3);
+      await shaka.seek(130);
+      await shaka.reach(133);
+      expect(await shaka.errors()).toEqual([]);
+    });
+    await playing(async (page) => {
       const dash = await player(page, absolute(last.dash_url), platform.apiUrl);
       await dash.reach(0.5);
       await dash.seek(SECONDS - 10);
       await dash.reach(SECONDS - 6);
       expect(await dash.errors()).toEqual([]);
     });
-  }, 300_000);
+  }, 600_000);
 });
 
 describe("a runner killed in the middle of a chunk", () => {
